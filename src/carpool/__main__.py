@@ -1,0 +1,3 @@
+from carpool.cli.main import main
+
+main()

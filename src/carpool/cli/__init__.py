@@ -1,0 +1,1 @@
+"""carpool's command line: one module per command group, loaded on demand."""
