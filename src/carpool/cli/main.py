@@ -52,8 +52,8 @@ LAZY_COMMANDS: dict[str, str] = {
     "sign": "carpool.cli.build:sign",
     "bootstrap": "carpool.cli.bootstrap:bootstrap",
     # discovery
-    "nerve": "carpool.cli.discovery:nerve",
-    "synapse": "carpool.cli.discovery:synapse",
+    "nerve": "carpool.cli.nerve:nerve",
+    "synapse": "carpool.cli.synapse:synapse",
 }
 
 
