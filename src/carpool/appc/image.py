@@ -34,7 +34,9 @@ class Dependency(AppcModel):
         return find_value(self.labels, name)
 
 
-def _check_kind(expected: str) -> Any:
+def kind_check(expected: str) -> Any:
+    """Validator of ``acKind``."""
+
     def check(value: str) -> str:
         if value != expected:
             raise invalid(f"must be {show(expected)}, got {show(value)}")
@@ -46,7 +48,7 @@ def _check_kind(expected: str) -> Any:
 class ImageManifest(AppcModel):
     """An ACI's ``manifest``.  Field order is Go's, so output matches what rkt writes."""
 
-    ac_kind: Annotated[str, _check_kind(IMAGE_MANIFEST_KIND)] = Field(
+    ac_kind: Annotated[str, kind_check(IMAGE_MANIFEST_KIND)] = Field(
         default=IMAGE_MANIFEST_KIND, alias="acKind"
     )
     ac_version: ACVersion = Field(default=APPC_SPEC_VERSION, alias="acVersion")
