@@ -1,0 +1,26 @@
+"""File locks (``flock``) that guard the store against other carpool processes.
+
+Locks are advisory and held on files under ``locks/`` that are never removed, so a
+waiting process always locks the same inode as the holder.  The kernel drops a lock
+when its holder dies, so ``kill -9`` never leaves the store locked.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+@contextmanager
+def file_lock(path: Path, *, shared: bool = False) -> Iterator[None]:
+    """Hold an exclusive (or shared) lock on ``path`` for the ``with`` block."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the last descriptor releases the lock
