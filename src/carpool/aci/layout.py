@@ -1,0 +1,111 @@
+"""The ACI layout rules, checked entry by entry before anything touches the disk.
+
+An ACI holds exactly a ``manifest`` file and a ``rootfs/`` tree (appc ``aci/layout.go``);
+any other name, a ``..`` component, an absolute name, a duplicate, a hardlink to anything
+but an earlier non-directory entry of the rootfs, or an entry below a symlink or a file
+of the archive is refused.  These rules need no filesystem, so the same checker serves
+extraction and plain validation; extraction adds symlink-proof file operations on top.
+"""
+
+from __future__ import annotations
+
+from carpool.aci.tarstream import EntryType, TarEntry
+from carpool.errors import ArchiveError
+
+MANIFEST = "manifest"
+ROOTFS = "rootfs"
+#: Longest entry name accepted, in bytes (Linux PATH_MAX).
+MAX_NAME = 4096
+
+Parts = tuple[str, ...]
+
+
+def split_name(name: str) -> Parts:
+    """Components of an archive name; ``./`` and repeated slashes are dropped.
+
+    Raises ValueError with the reason for absolute names, ``..`` components and NULs.
+    """
+    if "\x00" in name:
+        raise ValueError("NUL byte in name")
+    if name.startswith("/"):
+        raise ValueError("absolute name")
+    if len(name.encode("utf-8", "surrogateescape")) > MAX_NAME:
+        raise ValueError(f"name longer than {MAX_NAME} bytes")
+    parts = tuple(part for part in name.split("/") if part not in ("", "."))
+    if ".." in parts:
+        raise ValueError("'..' in name")
+    return parts
+
+
+class Layout:
+    """Admits the entries of one archive in order, refusing any that break the layout."""
+
+    def __init__(self, source: str) -> None:
+        self._source = source
+        self._seen: set[Parts] = set()
+        self._implied_dirs: set[Parts] = set()
+        self._non_dirs: dict[Parts, EntryType] = {}
+        self.has_manifest = False
+        self.has_rootfs = False
+
+    def _refuse(self, entry: TarEntry, why: str) -> ArchiveError:
+        return ArchiveError(f"{self._source}: {entry.name}: {why}")
+
+    def admit(self, entry: TarEntry) -> Parts | None:
+        """The entry's components, None for a harmless ``./`` entry; raises ArchiveError."""
+        try:
+            parts = split_name(entry.name)
+        except ValueError as e:
+            raise self._refuse(entry, f"{e}, refused") from None
+        is_dir = entry.type is EntryType.DIRECTORY
+        if not parts:
+            if not is_dir:
+                raise self._refuse(entry, "not a valid entry name")
+            return None  # the archive root ("./" from `tar -C dir .`): nothing to extract
+        top = parts[0]
+        if top == MANIFEST:
+            if len(parts) != 1 or entry.type is not EntryType.FILE:
+                raise self._refuse(entry, "manifest must be a regular file")
+            self.has_manifest = True
+        elif top == ROOTFS:
+            if len(parts) == 1:
+                if not is_dir:
+                    raise self._refuse(entry, "rootfs is not a directory")
+                self.has_rootfs = True
+        else:
+            raise self._refuse(entry, "outside of manifest and rootfs/, refused")
+        if parts in self._seen:
+            raise self._refuse(entry, "duplicate entry, refused")
+        for depth in range(1, len(parts)):
+            kind = self._non_dirs.get(parts[:depth])
+            if kind is not None:
+                ancestor = "/".join(parts[:depth])
+                raise self._refuse(entry, f"path goes through {kind.value} {ancestor}, refused")
+        if not is_dir and parts in self._implied_dirs:
+            raise self._refuse(entry, "replaces a directory of earlier entries, refused")
+        if entry.type is EntryType.HARDLINK:
+            self._check_hardlink(entry)
+        elif entry.type is EntryType.SYMLINK and (not entry.linkname or "\x00" in entry.linkname):
+            raise self._refuse(entry, "symlink target is empty or contains NUL")
+        self._seen.add(parts)
+        for depth in range(1, len(parts)):
+            self._implied_dirs.add(parts[:depth])
+        if not is_dir:
+            self._non_dirs[parts] = entry.type
+        return parts
+
+    def hardlink_target(self, entry: TarEntry) -> Parts:
+        return split_name(entry.linkname)
+
+    def _check_hardlink(self, entry: TarEntry) -> None:
+        try:
+            target = split_name(entry.linkname)
+        except ValueError as e:
+            raise self._refuse(entry, f"hardlink target {entry.linkname}: {e}, refused") from None
+        if not target or target[0] != ROOTFS or len(target) == 1:
+            raise self._refuse(entry, f"hardlink target {entry.linkname} is outside rootfs/")
+        if target not in self._non_dirs:
+            raise self._refuse(
+                entry,
+                f"hardlink target {entry.linkname} is not an earlier file of the archive",
+            )
