@@ -122,9 +122,9 @@ class ZooKeeperRegistry(Registry):
         if state == KazooState.CONNECTED:
             self._connected_once.set()
             log.debug("zookeeper %s: connected", ",".join(self.hosts))
-        elif state == KazooState.SUSPENDED:
+        elif state == KazooState.SUSPENDED and not self._closed.is_set():
             log.warning("zookeeper %s: connection suspended", ",".join(self.hosts))
-        elif state == KazooState.LOST:
+        elif state == KazooState.LOST and not self._closed.is_set():
             log.warning("zookeeper %s: session lost", ",".join(self.hosts))
             with self._lock:
                 for registration in self._registrations:
@@ -208,7 +208,8 @@ class ZooKeeperRegistry(Registry):
             registration.remove()
         self._closed.set()
         self._wake.set()
-        self._reconciler.join(timeout=5)
+        if threading.current_thread() is not self._reconciler:
+            self._reconciler.join(timeout=5)
         try:
             self._client.stop()
             self._client.close()

@@ -1,0 +1,51 @@
+"""``carpool nerve CONFIG``: health-check services and register them (go-nerve / Airbnb nerve)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from carpool.cli.context import CliContext
+
+
+@click.command()
+@click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--check-config",
+    "-k",
+    is_flag=True,
+    help="Only validate the configuration (exit 0 if it is usable).",
+)
+@click.option(
+    "--api-port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="Override the API port (0 disables the API).",
+)
+@click.option("--api-host", default=None, help="Override the API listen address.")
+@click.pass_obj
+def nerve(
+    ctx: CliContext,
+    config: Path,
+    check_config: bool,
+    api_port: int | None,
+    api_host: str | None,
+) -> None:
+    """Health-check services and keep them registered while healthy.
+
+    CONFIG is a go-nerve (YAML/JSON, `services:` list) or Airbnb nerve (`instance_id`,
+    `services:` mapping) configuration.  SIGTERM drains, deregisters and exits.
+    """
+    from carpool.discovery.nerve.config import load_config
+    from carpool.discovery.nerve.daemon import Nerve
+
+    loaded = load_config(config, data_dir=ctx.data_dir)
+    if api_port is not None:
+        loaded.api_port = api_port
+    if api_host is not None:
+        loaded.api_host = api_host
+    if check_config:
+        click.echo(f"{config}: ok ({loaded.format} format, {len(loaded.services)} service(s))")
+        return
+    Nerve(loaded).run()
