@@ -1,0 +1,489 @@
+"""Pod commands (rkt's names and flags): run, prepare, run-prepared, status, list,
+enter, stop, rm, gc, cat-manifest, logs.
+
+``run`` and ``prepare`` take ``[pod flags] IMAGE [app flags] [-- ARGS] [--- IMAGE …]``.
+Library imports stay inside the commands so that ``carpool run`` starts fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from carpool.cli.context import CliContext
+from carpool.cli.output import format_option, print_json, print_rows
+
+if TYPE_CHECKING:
+    from carpool.runtime.options import AppOptions, PodOptions, RunOptions
+    from carpool.runtime.pods import Pod
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+APP_FLAGS = ("--exec", "--user", "--group", "--set-env", "--mount", "--name")
+
+
+def _runtime_flags(f: F) -> F:
+    """Flags that apply when a pod runs (also accepted by run-prepared)."""
+    options = [
+        click.option(
+            "--net", multiple=True, help="host, none, or CNI networks (default: default)."
+        ),
+        click.option("--hostname", help="Pod hostname (default carpool-<uuid>)."),
+        click.option(
+            "--dns", multiple=True, help="Name server for /etc/resolv.conf (or host, none)."
+        ),
+        click.option("--dns-search", multiple=True, help="Search domain for /etc/resolv.conf."),
+        click.option("--interactive", is_flag=True, help="Give the (single) app this terminal."),
+        click.option(
+            "--insecure-options",
+            multiple=True,
+            help="Lift protections: capabilities,paths,seccomp (or all).",
+        ),
+        click.option(
+            "--stop-timeout",
+            type=float,
+            default=10.0,
+            show_default=True,
+            help="Seconds between SIGTERM and SIGKILL when the pod stops.",
+        ),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _pod_flags(f: F) -> F:
+    options = [
+        click.option("--set-env", multiple=True, help="NAME=VALUE for every app."),
+        click.option(
+            "--set-env-file",
+            multiple=True,
+            type=click.Path(path_type=Path),
+            help="File of NAME=VALUE lines for every app.",
+        ),
+        click.option(
+            "--volume",
+            multiple=True,
+            help="NAME,kind=host,source=PATH[,readOnly=true] or NAME,kind=empty[,mode=,uid=,gid=].",
+        ),
+        click.option(
+            "--port", multiple=True, help="NAME:[HOSTIP:]HOSTPORT (needs CNI networking)."
+        ),
+        click.option(
+            "--pod-manifest", type=click.Path(path_type=Path), help="Run this pod manifest."
+        ),
+        click.option(
+            "--uuid-file-save", type=click.Path(path_type=Path), help="Write the pod UUID here."
+        ),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _parse_apps(tokens: list[str]) -> list[AppOptions]:
+    from carpool.errors import UsageError
+    from carpool.runtime.options import AppOptions, parse_env, parse_mount
+
+    apps: list[AppOptions] = []
+    i = 0
+    current: AppOptions | None = None
+    while i < len(tokens):
+        token = tokens[i]
+        if token == "---":
+            if current is None:
+                raise UsageError("--- must follow an IMAGE")
+            current = None
+            i += 1
+            continue
+        if token == "--":
+            if current is None:
+                raise UsageError("-- must follow an IMAGE")
+            i += 1
+            args = []
+            while i < len(tokens) and tokens[i] != "---":
+                args.append(tokens[i])
+                i += 1
+            current.args = args
+            continue
+        if token.startswith("--") and current is not None:
+            flag, eq, value = token.partition("=")
+            if flag not in APP_FLAGS:
+                raise UsageError(f"{flag}: not an app flag (app flags: {', '.join(APP_FLAGS)})")
+            if not eq:
+                if i + 1 >= len(tokens):
+                    raise UsageError(f"{flag} needs a value")
+                value = tokens[i + 1]
+                i += 2
+            else:
+                i += 1
+            if flag == "--exec":
+                current.exec = value
+            elif flag == "--user":
+                current.user = value
+            elif flag == "--group":
+                current.group = value
+            elif flag == "--name":
+                current.name = value
+            elif flag == "--set-env":
+                current.env.append(parse_env(value, "--set-env"))
+            elif flag == "--mount":
+                current.mounts.append(parse_mount(value))
+            continue
+        if token.startswith("-"):
+            raise UsageError(f"{token}: pod flags go before the first IMAGE")
+        current = AppOptions(image=token)
+        apps.append(current)
+        i += 1
+    return apps
+
+
+def _pod_options(
+    images: tuple[str, ...],
+    set_env: tuple[str, ...],
+    set_env_file: tuple[Path, ...],
+    volume: tuple[str, ...],
+    port: tuple[str, ...],
+    pod_manifest: Path | None,
+) -> PodOptions:
+    from carpool.errors import UsageError
+    from carpool.runtime.options import PodOptions, parse_env, parse_volume, read_env_file
+
+    options = PodOptions(pod_manifest=pod_manifest, ports=list(port))
+    if pod_manifest is not None:
+        if images or set_env or set_env_file or volume or port:
+            raise UsageError("--pod-manifest: images, --set-env, --volume and --port do not apply")
+        return options
+    for path in set_env_file:
+        options.env += read_env_file(path)
+    options.env += [parse_env(item, "--set-env") for item in set_env]
+    options.volumes = [parse_volume(v) for v in volume]
+    options.apps = _parse_apps(list(images))
+    if not options.apps:
+        raise UsageError("no IMAGE given (or use --pod-manifest)")
+    return options
+
+
+def _run_options(
+    net: tuple[str, ...],
+    hostname: str | None,
+    dns: tuple[str, ...],
+    dns_search: tuple[str, ...],
+    interactive: bool,
+    insecure_options: tuple[str, ...],
+    stop_timeout: float,
+) -> RunOptions:
+    from carpool.runtime.options import RunOptions, parse_insecure, parse_net
+
+    return RunOptions(
+        net=parse_net(list(net)),
+        hostname=hostname,
+        dns=list(dns),
+        dns_search=list(dns_search),
+        interactive=interactive,
+        insecure=parse_insecure(list(insecure_options)),
+        stop_timeout=stop_timeout,
+    )
+
+
+def _save_uuid(path: Path | None) -> Callable[[Pod], None]:
+    def save(pod: Pod) -> None:
+        if path is not None:
+            path.write_text(pod.uuid + "\n")
+
+    return save
+
+
+RUN_SETTINGS = {"ignore_unknown_options": True, "allow_interspersed_args": False}
+
+
+@click.command(context_settings=RUN_SETTINGS)
+@_pod_flags
+@_runtime_flags
+@click.argument("images", nargs=-1, type=click.UNPROCESSED)
+@click.pass_obj
+def run(
+    ctx: CliContext,
+    /,
+    images: tuple[str, ...],
+    set_env: tuple[str, ...],
+    set_env_file: tuple[Path, ...],
+    volume: tuple[str, ...],
+    port: tuple[str, ...],
+    pod_manifest: Path | None,
+    uuid_file_save: Path | None,
+    **runtime: Any,
+) -> int:
+    """Run a pod in the foreground: IMAGE [app flags] [-- ARGS] [--- IMAGE …].
+
+    App flags: --exec, --user, --group, --set-env, --mount volume=NAME,target=PATH, --name.
+    Exits with the status of the first app that failed, 0 if all succeeded, 254 if
+    carpool itself failed.
+    """
+    from carpool.runtime import lifecycle
+
+    options = _pod_options(images, set_env, set_env_file, volume, port, pod_manifest)
+    return lifecycle.run(
+        ctx.data_dir, options, _run_options(**runtime), on_started=_save_uuid(uuid_file_save)
+    )
+
+
+@click.command(context_settings=RUN_SETTINGS)
+@_pod_flags
+@click.option("--quiet", is_flag=True, help="Print only the UUID.")
+@click.argument("images", nargs=-1, type=click.UNPROCESSED)
+@click.pass_obj
+def prepare(
+    ctx: CliContext,
+    images: tuple[str, ...],
+    set_env: tuple[str, ...],
+    set_env_file: tuple[Path, ...],
+    volume: tuple[str, ...],
+    port: tuple[str, ...],
+    pod_manifest: Path | None,
+    uuid_file_save: Path | None,
+    quiet: bool,
+) -> None:
+    """Resolve images and write a pod, ready for run-prepared; prints its UUID."""
+    from carpool.runtime import lifecycle
+
+    options = _pod_options(images, set_env, set_env_file, volume, port, pod_manifest)
+    pod = lifecycle.prepare(ctx.data_dir, options)
+    _save_uuid(uuid_file_save)(pod)
+    print(pod.uuid)
+
+
+@click.command("run-prepared")
+@_runtime_flags
+@click.argument("uuid")
+@click.pass_obj
+def run_prepared(ctx: CliContext, /, uuid: str, **runtime: Any) -> int:
+    """Run a prepared pod in the foreground."""
+    from carpool.runtime import lifecycle
+
+    return lifecycle.run_prepared(ctx.data_dir, uuid, _run_options(**runtime))
+
+
+def _find(ctx: CliContext, uuid: str) -> Pod:
+    from carpool.runtime.pods import PodStore
+
+    return PodStore(ctx.data_dir).find(uuid)
+
+
+def _time(value: float | None) -> str | None:
+    if value is None:
+        return None
+    local = time.localtime(value)
+    millis = int((value % 1) * 1000)
+    return (
+        time.strftime("%Y-%m-%d %H:%M:%S", local)
+        + f".{millis:03d} "
+        + time.strftime("%z %Z", local)
+    )
+
+
+@click.command()
+@click.option("--wait", is_flag=True, help="Wait until the pod has exited.")
+@format_option
+@click.argument("uuid")
+@click.pass_obj
+def status(ctx: CliContext, uuid: str, wait: bool, output_format: str) -> None:
+    """Show a pod's state and its apps' exit codes."""
+    from carpool.runtime import lifecycle
+
+    pod = _find(ctx, uuid)
+    if wait:
+        lifecycle.wait_exited(pod)
+    info = lifecycle.pod_info(pod)
+    if output_format == "json":
+        print_json(info)
+        return
+    print(f"state={info['state']}")
+    print(f"created={_time(info['created_at']) or ''}")
+    if info["started_at"]:
+        print(f"started={_time(info['started_at'])}")
+    if info["networks"]:
+        print(f"networks={','.join(info['networks'])}")
+    running = info["state"] == "running"
+    print(f"exited={'false' if running else 'true'}")
+    for app in info["apps"]:
+        if app["exit_code"] is not None:
+            print(f"app-{app['name']}={app['exit_code']}")
+
+
+@click.command("list")
+@click.option("--full", is_flag=True, help="Full UUIDs and image IDs.")
+@format_option
+@click.pass_obj
+def list_pods(ctx: CliContext, full: bool, output_format: str) -> None:
+    """List pods and their states."""
+    from carpool.runtime import lifecycle
+    from carpool.runtime.pods import PodStore
+
+    infos = [lifecycle.pod_info(p) for p in PodStore(ctx.data_dir).all()]
+    if output_format == "json":
+        print_json(infos)
+        return
+    rows = [
+        {
+            "uuid": info["name"] if full else info["name"][:8],
+            "apps": info["app_names"],
+            "images": [a["image_name"] for a in info["apps"]],
+            "state": info["state"],
+            "created": _time(info["created_at"]),
+            "started": _time(info["started_at"]),
+            "networks": info["networks"],
+        }
+        for info in infos
+    ]
+    columns = [
+        ("uuid", "UUID"),
+        ("apps", "APP"),
+        ("images", "IMAGE NAME"),
+        ("state", "STATE"),
+        ("created", "CREATED"),
+        ("started", "STARTED"),
+        ("networks", "NETWORKS"),
+    ]
+    print_rows(rows, columns, output_format)
+
+
+def _pick_app(pod: Pod, app: str | None) -> str:
+    from carpool.errors import UsageError
+
+    names = pod.app_names()
+    if app is None:
+        if len(names) != 1:
+            raise UsageError(f"pod has apps {', '.join(names)}: choose one with --app")
+        return names[0]
+    if app not in names:
+        raise UsageError(f"--app {app}: pod has apps {', '.join(names)}")
+    return app
+
+
+@click.command(context_settings={"allow_interspersed_args": False})
+@click.option("--app", "app_name", help="The app to enter (needed when the pod has several).")
+@click.argument("uuid")
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+@click.pass_obj
+def enter(ctx: CliContext, app_name: str | None, uuid: str, command: tuple[str, ...]) -> int:
+    """Run a command (default /bin/sh) inside a running app."""
+    import os
+    import subprocess
+
+    from carpool.errors import UsageError
+    from carpool.runtime.setup import container_prefix, runc_for
+
+    pod = _find(ctx, uuid)
+    if pod.state != "running":
+        raise UsageError(f"pod {pod.uuid} is {pod.state}, not running")
+    name = _pick_app(pod, app_name)
+    runc = runc_for(ctx.data_dir)
+    argv = runc.exec_argv(
+        container_prefix(pod.uuid) + name, list(command) or ["/bin/sh"], tty=os.isatty(0)
+    )
+    return subprocess.run(argv, check=False).returncode
+
+
+@click.command()
+@click.option("--force", is_flag=True, help="SIGKILL instead of SIGTERM.")
+@click.option(
+    "--timeout", type=float, default=10.0, show_default=True, help="Seconds before SIGKILL."
+)
+@click.argument("uuids", nargs=-1, required=True)
+@click.pass_obj
+def stop(ctx: CliContext, force: bool, timeout: float, uuids: tuple[str, ...]) -> int:
+    """Stop running pods (and release their mounts, namespaces and cgroups)."""
+    from carpool.errors import CarpoolError
+    from carpool.runtime import lifecycle
+
+    failed = 0
+    for uuid in uuids:
+        try:
+            pod = lifecycle.stop(ctx.data_dir, uuid, force=force, timeout=timeout)
+        except CarpoolError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            failed = exc.exit_code
+            continue
+        print(f'"{pod.uuid}"')
+    return failed
+
+
+@click.command()
+@click.argument("uuids", nargs=-1, required=True)
+@click.pass_obj
+def rm(ctx: CliContext, uuids: tuple[str, ...]) -> int:
+    """Remove exited or prepared pods now."""
+    from carpool.errors import CarpoolError
+    from carpool.runtime import lifecycle
+
+    failed = 0
+    for uuid in uuids:
+        try:
+            pod = lifecycle.rm(ctx.data_dir, uuid)
+        except CarpoolError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            failed = exc.exit_code
+            continue
+        print(f'"{pod.uuid}"')
+    return failed
+
+
+@click.command()
+@click.option(
+    "--grace",
+    "--grace-period",
+    "grace",
+    default="30m",
+    show_default=True,
+    help="Keep exited pods this long after marking them (Go duration).",
+)
+@click.option(
+    "--expire-prepared",
+    default="24h",
+    show_default=True,
+    help="Remove prepared pods older than this.",
+)
+@click.option("--mark-only", is_flag=True, help="Only mark exited pods.")
+@click.pass_obj
+def gc(ctx: CliContext, grace: str, expire_prepared: str, mark_only: bool) -> None:
+    """Garbage-collect exited and expired pods."""
+    from carpool.runtime import lifecycle
+    from carpool.store.duration import parse_duration
+
+    removed = lifecycle.gc(
+        ctx.data_dir,
+        grace=parse_duration(grace, flag="--grace"),
+        expire_prepared=parse_duration(expire_prepared, flag="--expire-prepared"),
+        mark_only=mark_only,
+    )
+    for uuid in removed:
+        print(f"Garbage collecting pod {uuid}")
+
+
+@click.command("cat-manifest")
+@click.argument("uuid")
+@click.pass_obj
+def cat_manifest(ctx: CliContext, uuid: str) -> None:
+    """Print a pod's manifest."""
+    print(json.dumps(_find(ctx, uuid).manifest(), indent=2))
+
+
+@click.command()
+@click.option("--app", "app_name", help="Only this app's log.")
+@click.option("--follow", "-f", is_flag=True, help="Keep printing until the pod exits.")
+@click.argument("uuid")
+@click.pass_obj
+def logs(ctx: CliContext, app_name: str | None, follow: bool, uuid: str) -> None:
+    """Print the output of a pod's apps."""
+    from carpool.runtime.logs import print_logs
+
+    pod = _find(ctx, uuid)
+    names = [_pick_app(pod, app_name)] if app_name else pod.app_names()
+    print_logs(pod, names, follow=follow)

@@ -1,0 +1,321 @@
+"""Turning a prepared pod into runnable containers, and tearing it all down again.
+
+:func:`setup` pins the pod's namespaces, creates its cgroup parent, mounts each
+app's overlay rootfs, writes ``/etc/hostname``, ``/etc/hosts`` and
+``/etc/resolv.conf`` into the app's upper layer and writes one OCI bundle per
+container (pre-start steps, the app, post-stop).  :func:`teardown` undoes every
+piece of it and is safe to call any number of times, from any process.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from carpool.errors import RuntimeFailure
+from carpool.oci.runc import Runc
+from carpool.oci.spec import (
+    MASKED_PATHS,
+    READONLY_PATHS,
+    ContainerSettings,
+    Namespace,
+    build_config,
+)
+from carpool.runtime import cgroups, linux, namespaces, network, rootpath, users, volumes
+from carpool.runtime.isolators import app_isolation, pod_isolation
+from carpool.runtime.options import RunOptions
+from carpool.runtime.pods import Pod
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+DGR_BUSYBOX = "/dgr/bin/busybox"
+
+
+@dataclass
+class Step:
+    """One thing to do for an app: a container to run, or host-side templating."""
+
+    kind: str  # "container" or "templates"
+    phase: str  # pre-start, prestart-early, templates, prestart-late, main, post-stop
+    container_id: str = ""
+    bundle: Path | None = None
+
+
+@dataclass
+class AppPlan:
+    name: str
+    app_dir: Path
+    rootfs: Path
+    container_id: str
+    bundle: Path
+    before: list[Step] = field(default_factory=list)
+    after: list[Step] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+
+
+def container_prefix(pod_uuid: str) -> str:
+    return f"carpool-{pod_uuid}-"
+
+
+def runc_for(data_dir: Path) -> Runc:
+    return Runc.at(data_dir / "runc")
+
+
+def default_hostname(pod_uuid: str) -> str:
+    return f"carpool-{pod_uuid}"
+
+
+def _mount_overlay(tree: Path, app_dir: Path) -> Path:
+    upper, work, rootfs = app_dir / "upper", app_dir / "work", app_dir / "rootfs"
+    for path in (upper, work, rootfs):
+        path.mkdir(parents=True, exist_ok=True)
+    if not tree.is_dir():
+        raise RuntimeFailure(f"rendered image tree {tree} is missing")
+    options = f"lowerdir={tree},upperdir={upper},workdir={work}"
+    try:
+        linux.mount("overlay", str(rootfs), "overlay", 0, options)
+    except OSError as exc:
+        raise RuntimeFailure(f"cannot mount the rootfs of {app_dir.name}: {exc}") from None
+    return rootfs
+
+
+def _hosts(rootfs: Path, hostname: str) -> None:
+    existing = rootpath.read_text(rootfs, "/etc/hosts")
+    if existing is not None and existing.strip():
+        if any(hostname in line.split()[1:] for line in existing.splitlines() if line.strip()):
+            return
+        text = existing.rstrip("\n") + f"\n127.0.0.1\t{hostname}\n"
+    else:
+        text = (
+            f"127.0.0.1\tlocalhost localhost.localdomain {hostname}\n"
+            "::1\tlocalhost ip6-localhost ip6-loopback\n"
+        )
+    rootpath.write_file(rootfs, "/etc/hosts", text.encode())
+
+
+def _resolv_conf(rootfs: Path, opts: RunOptions) -> None:
+    if opts.dns == ["none"]:
+        return
+    if opts.dns == ["host"] or (not opts.dns and network.uses_host_network(opts.net)):
+        try:
+            data = Path("/etc/resolv.conf").read_bytes()
+        except OSError:
+            return
+        rootpath.write_file(rootfs, "/etc/resolv.conf", data)
+        return
+    if not opts.dns and not opts.dns_search:
+        return
+    lines = [f"nameserver {server}" for server in opts.dns]
+    if opts.dns_search:
+        lines.append("search " + " ".join(opts.dns_search))
+    rootpath.write_file(rootfs, "/etc/resolv.conf", ("\n".join(lines) + "\n").encode())
+
+
+def app_environment(
+    name: str, app: dict[str, Any], account: users.Account | None, interactive: bool
+) -> dict[str, str]:
+    """rkt's defaults, then the app's environment (image < pod < app), then AC_APP_NAME."""
+    env = {
+        "PATH": DEFAULT_PATH,
+        "SHELL": "/bin/sh",
+        "USER": account.name if account else "root",
+        "LOGNAME": account.name if account else "root",
+        "HOME": (account.home if account else "") or "/root",
+        "container": "carpool",
+    }
+    if interactive:
+        env["TERM"] = os.environ.get("TERM", "xterm")
+    for item in app.get("environment") or []:
+        env[item["name"]] = item["value"]
+    env["AC_APP_NAME"] = name
+    return env
+
+
+def _exists_in(rootfs: Path, path: str) -> bool:
+    try:
+        return rootpath.resolve(rootfs, path).exists()
+    except RuntimeFailure:
+        return False
+
+
+def _script_steps(rootfs: Path, level: str, prefix: str) -> list[tuple[str, list[str]]]:
+    directory = rootpath.resolve(rootfs, f"/dgr/runlevels/{level}")
+    if not directory.is_dir():
+        return []
+    out: list[tuple[str, list[str]]] = []
+    for entry in sorted(os.scandir(directory), key=lambda e: e.name):
+        if not entry.is_file(follow_symlinks=False):
+            continue
+        inner = f"/dgr/runlevels/{level}/{entry.name}"
+        if not os.access(entry.path, os.X_OK):
+            os.chmod(entry.path, 0o755)  # dgr's execute_files does chmod +x (lands in upper)
+        out.append((f"{prefix}{level}.{len(out)}", [inner]))
+    return out
+
+
+def _helper_settings(base: ContainerSettings, args: list[str], phase: str) -> ContainerSettings:
+    """An event handler or runlevel script: the app's settings, other args, no terminal."""
+    return dataclasses.replace(
+        base,
+        args=args,
+        terminal=False,
+        annotations={**base.annotations, "carpool.phase": phase},
+    )
+
+
+def _write_bundle(bundle: Path, settings: ContainerSettings) -> None:
+    bundle.mkdir(parents=True, exist_ok=True)
+    (bundle / "config.json").write_text(json.dumps(build_config(settings)))
+
+
+def setup(data_dir: Path, pod: Pod, opts: RunOptions) -> list[AppPlan]:
+    """Make every container of ``pod`` ready to run; undo with :func:`teardown`."""
+    manifest = pod.manifest()
+    runtime = pod.runtime()
+    trees: dict[str, str] = runtime.get("trees", {})
+    host_net = network.uses_host_network(opts.net)
+    network.check_available(opts.net)
+    pod_iso = pod_isolation(manifest.get("isolators") or [], host_network=host_net)
+    for warning in pod_iso.warnings:
+        log.warning(warning)
+    hostname = opts.hostname or default_hostname(pod.uuid)
+
+    cgroups.apply_pod_limits(pod.uuid, pod_iso.resources)
+    ns_dir = pod.path / "ns"
+    kinds = ["uts", "ipc"] if host_net else ["uts", "ipc", "net"]
+    namespaces.pin(ns_dir, kinds=kinds, hostname=hostname, sysctl=pod_iso.sysctl)
+    network.setup(pod.uuid, None if host_net else ns_dir / "net", opts.net, pod.path)
+    volumes.create_empty_volumes(pod.path, manifest.get("volumes") or [])
+
+    shared = [Namespace("mount"), Namespace("pid")]
+    shared += [Namespace("uts", str(ns_dir / "uts")), Namespace("ipc", str(ns_dir / "ipc"))]
+    if not host_net:
+        shared.append(Namespace("network", str(ns_dir / "net")))
+
+    plans = []
+    prefix = container_prefix(pod.uuid)
+    for ra in manifest["apps"]:
+        name = ra["name"]
+        app: dict[str, Any] = ra.get("app") or {}
+        app_dir = pod.app_dir(name)
+        tree = trees.get(name)
+        if tree is None:
+            raise RuntimeFailure(f"pod {pod.uuid}: no rendered tree recorded for app {name}")
+        rootfs = _mount_overlay(Path(tree), app_dir)
+        (app_dir / "log").touch()
+
+        uid = users.resolve_user(rootfs, str(app.get("user", "0")), name)
+        gid = users.resolve_group(rootfs, str(app.get("group", "0")), name)
+        account = users.account_of(rootfs, uid)
+        env = app_environment(name, app, account, opts.interactive)
+        extra_gids = app.get("supplementaryGIDs") or app.get("supplementaryGids") or []
+
+        rootpath.write_file(rootfs, "/etc/hostname", (hostname + "\n").encode())
+        _hosts(rootfs, hostname)
+        _resolv_conf(rootfs, opts)
+
+        mounts = volumes.app_mounts(pod.path, name, app, ra, manifest.get("volumes") or [])
+        cwd = app.get("workingDirectory") or "/"
+        under_volume = any(
+            cwd == m.destination or cwd.startswith(m.destination + "/") for m in mounts
+        )
+        if not under_volume and not rootpath.resolve(rootfs, cwd).is_dir():
+            raise RuntimeFailure(f"app {name}: workingDirectory {cwd} does not exist in the image")
+        exec_args = [str(a) for a in app["exec"]]
+        if exec_args[0].startswith("/") and not _exists_in(rootfs, exec_args[0]):
+            raise RuntimeFailure(f"app {name}: {exec_args[0]} does not exist in the image")
+
+        iso = app_isolation(name, app.get("isolators") or [], opts.insecure)
+        for warning in iso.warnings:
+            log.warning(warning)
+        paths_ok = "paths" not in opts.insecure
+
+        base = ContainerSettings(
+            rootfs=str(rootfs),
+            args=exec_args,
+            env=[f"{k}={v}" for k, v in env.items()],
+            cwd=cwd,
+            uid=uid,
+            gid=gid,
+            additional_gids=[int(g) for g in extra_gids],
+            read_only_rootfs=bool(ra.get("readOnlyRootFS")),
+            terminal=opts.interactive,
+            capabilities=list(iso.capabilities),
+            no_new_privileges=iso.no_new_privileges,
+            oom_score_adj=iso.oom_score_adj,
+            namespaces=list(shared),
+            cgroups_path=f"{cgroups.pod_cgroup(pod.uuid)}/{name}",
+            resources=iso.resources,
+            seccomp=iso.seccomp,
+            masked_paths=list(MASKED_PATHS) if paths_ok else [],
+            readonly_paths=list(READONLY_PATHS) if paths_ok else [],
+            annotations={"carpool.pod": pod.uuid, "carpool.app": name, "carpool.phase": "main"},
+        )
+        base.mounts += mounts
+
+        main_id = f"{prefix}{name}"
+        plan = AppPlan(name, app_dir, rootfs, main_id, app_dir / "oci" / "main", env=env)
+        _write_bundle(plan.bundle, base)
+
+        handlers = {h["name"]: h["exec"] for h in app.get("eventHandlers") or []}
+        steps: list[tuple[str, str, list[str]]] = []
+        if "pre-start" in handlers:
+            steps.append(
+                ("pre-start", f"{main_id}.pre-start", [str(a) for a in handlers["pre-start"]])
+            )
+        elif rootpath.resolve(rootfs, "/dgr/templates").is_dir():
+            for cid, args in _script_steps(rootfs, "prestart-early", f"{main_id}."):
+                steps.append(("prestart-early", cid, args))
+            steps.append(("templates", "", []))
+            for cid, args in _script_steps(rootfs, "prestart-late", f"{main_id}."):
+                steps.append(("prestart-late", cid, args))
+        for phase, cid, args in steps:
+            if phase == "templates":
+                plan.before.append(Step("templates", phase))
+                continue
+            bundle = app_dir / "oci" / cid[len(main_id) + 1 :]
+            _write_bundle(bundle, _helper_settings(base, args, phase))
+            plan.before.append(Step("container", phase, cid, bundle))
+        if "post-stop" in handlers:
+            bundle = app_dir / "oci" / "post-stop"
+            post_args = [str(a) for a in handlers["post-stop"]]
+            _write_bundle(bundle, _helper_settings(base, post_args, "post-stop"))
+            plan.after.append(Step("container", "post-stop", f"{main_id}.post-stop", bundle))
+        plans.append(plan)
+    return plans
+
+
+def teardown(data_dir: Path, pod: Pod) -> list[str]:
+    """Release everything the pod holds on the host; returns what could not be released."""
+    problems: list[str] = []
+    runc = runc_for(data_dir)
+    prefix = container_prefix(pod.uuid)
+    for cid in runc.list_ids():
+        if cid.startswith(prefix):
+            runc.delete(cid, force=True)
+            if (runc.root / cid).exists():
+                shutil.rmtree(runc.root / cid, ignore_errors=True)
+    cgroups.kill_all(pod.uuid)
+    nets = pod.runtime().get("run", {}).get("net") or []
+    ns_dir = pod.path / "ns"
+    try:
+        network.teardown(
+            pod.uuid, nets, ns_dir / "net" if (ns_dir / "net").exists() else None, pod.path
+        )
+    except RuntimeFailure as exc:
+        problems.append(str(exc))
+    for point in linux.mountpoints_under(str(pod.path)):
+        try:
+            linux.umount(point, detach=True)
+        except OSError as exc:
+            problems.append(f"cannot unmount {point}: {exc.strerror}")
+    namespaces.release(ns_dir)
+    problems += [f"cannot remove cgroup {c}" for c in cgroups.remove(pod.uuid)]
+    return problems

@@ -1,0 +1,264 @@
+"""Running a pod's containers in the foreground: output, exit codes, stopping.
+
+Each container is a ``runc run`` child in its own session (so a terminal's
+Ctrl-C reaches carpool, which stops the pod, rather than every container at
+once).  Its stdout and stderr come back through pipes and are copied both to
+carpool's own and to the app's ``log`` file.  The first app to exit non-zero
+stops the pod (SIGTERM, then SIGKILL after the stop timeout) and its status is
+the pod's; SIGINT/SIGTERM/SIGHUP to carpool stop the pod the same way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+from carpool.oci.runc import Runc
+from carpool.runtime.setup import AppPlan, Step
+
+log = logging.getLogger(__name__)
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+@dataclass
+class Child:
+    app: str
+    phase: str
+    container_id: str
+    proc: subprocess.Popen[bytes]
+    log: BinaryIO
+    streams: dict[int, BinaryIO] = field(default_factory=dict)
+    status: int | None = None
+
+
+class Supervisor:
+    """Starts containers, pumps their output and waits for them."""
+
+    def __init__(
+        self,
+        runc: Runc,
+        *,
+        lock_fd: int,
+        interactive: bool,
+        stop_timeout: float,
+        stop_marker: Callable[[], bool],
+    ) -> None:
+        self.runc = runc
+        self.lock_fd = lock_fd
+        self.interactive = interactive
+        self.stop_timeout = stop_timeout
+        self.stop_marker = stop_marker
+        self.selector = selectors.DefaultSelector()
+        self.children: list[Child] = []
+        self.stopping = False
+        self.kill_at: float | None = None
+        self.signalled: int | None = None
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+        os.set_blocking(self._wake_w, False)
+        self.selector.register(self._wake_r, selectors.EVENT_READ, None)
+        self._old_handlers: dict[int, object] = {}
+        self._old_wakeup = -1
+
+    # -- signals ---------------------------------------------------------
+    def __enter__(self) -> Supervisor:
+        self._old_wakeup = signal.set_wakeup_fd(self._wake_w)
+        for sig in (*STOP_SIGNALS, signal.SIGCHLD):
+            self._old_handlers[sig] = signal.signal(sig, self._on_signal)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self._old_handlers.items():
+            signal.signal(sig, handler)  # type: ignore[arg-type]
+        signal.set_wakeup_fd(self._old_wakeup)
+        self.selector.close()
+        os.close(self._wake_r)
+        os.close(self._wake_w)
+
+    def _on_signal(self, signum: int, _frame: object) -> None:
+        if signum != signal.SIGCHLD and self.signalled is None:
+            self.signalled = signum
+
+    # -- children --------------------------------------------------------
+    def start(self, app: str, phase: str, container_id: str, bundle: Path, log_path: Path) -> Child:
+        log_file = open(log_path, "ab")  # noqa: SIM115 - closed when the child is reaped
+        argv = self.runc.run_argv(container_id, bundle)
+        if self.interactive and phase == "main":
+            proc = subprocess.Popen(argv, pass_fds=(self.lock_fd,))
+            child = Child(app, phase, container_id, proc, log_file)
+        else:
+            proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                pass_fds=(self.lock_fd,),
+                start_new_session=True,
+            )
+            child = Child(app, phase, container_id, proc, log_file)
+            assert proc.stdout is not None and proc.stderr is not None
+            for stream, target in (
+                (proc.stdout, sys.stdout.buffer),
+                (proc.stderr, sys.stderr.buffer),
+            ):
+                fd = stream.fileno()
+                os.set_blocking(fd, False)
+                child.streams[fd] = target
+                self.selector.register(fd, selectors.EVENT_READ, child)
+        self.children.append(child)
+        return child
+
+    def _pump(self, fd: int, child: Child) -> None:
+        try:
+            data = os.read(fd, 65536)
+        except BlockingIOError:
+            return
+        if not data:
+            self.selector.unregister(fd)
+            child.streams.pop(fd)
+            os.close(fd)
+            return
+        target = child.streams[fd]
+        with contextlib.suppress(OSError):
+            target.write(data)
+            target.flush()
+        child.log.write(data)
+        child.log.flush()
+
+    def _reap(self) -> list[Child]:
+        done = []
+        for child in self.children:
+            if child.status is not None:
+                continue
+            if child.streams:
+                continue
+            code = child.proc.poll()
+            if code is None:
+                continue
+            child.status = code if code >= 0 else 128 - code
+            # close our copies of the pipes (Popen keeps file objects)
+            for stream in (child.proc.stdout, child.proc.stderr):
+                if stream is not None:
+                    with contextlib.suppress(OSError):
+                        stream.close()
+            child.log.close()
+            done.append(child)
+        return done
+
+    def running(self) -> list[Child]:
+        return [c for c in self.children if c.status is None]
+
+    def wait_any(self) -> list[Child]:
+        """Block until at least one child has finished (or a stop is due); return finished ones."""
+        while True:
+            done = self._reap()
+            if done:
+                return done
+            if self.signalled is not None or self.stop_marker():
+                self.stop()
+            if self.kill_at is not None and time.monotonic() >= self.kill_at:
+                self.kill()
+            if not self.running():
+                return []
+            timeout = 0.5
+            if self.kill_at is not None:
+                timeout = max(0.0, min(timeout, self.kill_at - time.monotonic()))
+            for key, _ in self.selector.select(timeout):
+                if key.data is None:
+                    with contextlib.suppress(BlockingIOError):
+                        os.read(self._wake_r, 4096)
+                else:
+                    self._pump(key.fd, key.data)
+
+    def run_to_end(self, child: Child) -> int:
+        while child.status is None:
+            self.wait_any()
+        return child.status
+
+    def stop(self) -> None:
+        """SIGTERM every running container (once), SIGKILL after the timeout."""
+        if self.stopping:
+            return
+        self.stopping = True
+        self.kill_at = time.monotonic() + self.stop_timeout
+        for child in self.running():
+            # runc run forwards the signal to the container's init
+            with contextlib.suppress(ProcessLookupError):
+                child.proc.send_signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        self.kill_at = None
+        for child in self.running():
+            self.runc.kill(child.container_id, "KILL", all_processes=True)
+
+
+def run_plans(
+    sup: Supervisor,
+    plans: list[AppPlan],
+    render_templates: Callable[[AppPlan], None],
+) -> int:
+    """Run every app (pre-start steps, the app, post-stop); the pod's exit status."""
+    status = 0
+
+    def run_step(plan: AppPlan, step: Step) -> int:
+        assert step.bundle is not None
+        child = sup.start(
+            plan.name, step.phase, step.container_id, step.bundle, plan.app_dir / "log"
+        )
+        return sup.run_to_end(child)
+
+    started: list[AppPlan] = []
+    for plan in plans:
+        for step in plan.before:
+            if sup.stopping or sup.signalled is not None or sup.stop_marker():
+                break
+            if step.kind == "templates":
+                render_templates(plan)
+                continue
+            code = run_step(plan, step)
+            if code != 0:
+                log.error("app %s: %s exited with status %d", plan.name, step.phase, code)
+                (plan.app_dir / "exit").write_text(f"{code}\n")
+                status = status or code
+                break
+        if status or sup.stopping or sup.signalled is not None or sup.stop_marker():
+            break
+        started.append(plan)
+
+    mains: dict[int, AppPlan] = {}
+    if not status and not sup.stopping and sup.signalled is None and not sup.stop_marker():
+        for plan in started:
+            child = sup.start(
+                plan.name, "main", plan.container_id, plan.bundle, plan.app_dir / "log"
+            )
+            mains[id(child)] = plan
+        while sup.running():
+            for child in sup.wait_any():
+                plan = mains[id(child)]
+                assert child.status is not None
+                (plan.app_dir / "exit").write_text(f"{child.status}\n")
+                if child.status != 0 and not sup.stopping:
+                    status = child.status
+                    sup.stop()
+    for plan in started:
+        for step in plan.after:
+            code = run_step(plan, step)
+            if code != 0:
+                log.warning("app %s: post-stop exited with status %d", plan.name, code)
+    if sup.signalled is not None:
+        return 128 + sup.signalled
+    if not status:
+        codes = [c.status for c in sup.children if c.phase == "main" and c.status]
+        status = codes[0] if codes else 0
+    return status
