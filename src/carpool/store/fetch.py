@@ -89,7 +89,6 @@ def fetch(
                 "which carpool does not do yet)"
             )
         raise StoreError(f"{location}: no such file")
-    progress.step(f"importing {path.name}")
     return store.import_aci(path, progress=progress)
 
 

@@ -65,4 +65,4 @@ def write_index(path: Path, entries: dict[str, IndexEntry]) -> None:
         "version": INDEX_VERSION,
         "images": {image_id: asdict(entries[image_id]) for image_id in sorted(entries)},
     }
-    atomic_write_bytes(path, json.dumps(data, indent=1, sort_keys=True).encode() + b"\n")
+    atomic_write_bytes(path, json.dumps(data, indent=1).encode() + b"\n")
