@@ -120,9 +120,10 @@ def _reject_constant(name: str) -> None:
 
 
 def load_json(data: bytes | str, source: str) -> Any:
-    """Parse JSON text the way Go does (no NaN/Infinity); errors name ``source``."""
+    """Parse JSON text the way Go does (UTF-8 only, no NaN/Infinity); errors name ``source``."""
     try:
-        return json.loads(data, parse_constant=_reject_constant)
+        text = data.decode("utf-8") if isinstance(data, bytes) else data
+        return json.loads(text, parse_constant=_reject_constant)
     except UnicodeDecodeError as exc:
         raise ValidationError(f"{source}: not UTF-8 text ({exc.reason})") from None
     except ValueError as exc:  # json.JSONDecodeError is a ValueError

@@ -265,7 +265,7 @@ class Sysctl:
     """Kernel parameters for the pod (``{"net.ipv4.ip_forward": "1"}``)."""
 
     name: ClassVar[str] = SYSCTL
-    parameters: Mapping[str, str] = field(default_factory=dict)
+    parameters: Mapping[str, str] = field(default_factory=dict, hash=False)
 
     def to_json(self) -> dict[str, JsonValue]:
         return dict(self.parameters)
