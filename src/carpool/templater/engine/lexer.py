@@ -1,0 +1,495 @@
+"""Tokens of Go's ``text/template`` (a port of Go 1.19 ``text/template/parse/lex.go``).
+
+The token stream, positions and line numbers follow Go's lexer exactly, because parse
+error messages (``template: NAME:LINE: …``) are built from them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+from carpool.templater.gofmt import quote
+
+
+class T(IntEnum):
+    """Item types, in Go's order (everything after KEYWORD is a keyword)."""
+
+    ERROR = 0
+    BOOL = 1
+    CHAR = 2
+    CHAR_CONSTANT = 3
+    COMMENT = 4
+    COMPLEX = 5
+    ASSIGN = 6
+    DECLARE = 7
+    EOF = 8
+    FIELD = 9
+    IDENTIFIER = 10
+    LEFT_DELIM = 11
+    LEFT_PAREN = 12
+    NUMBER = 13
+    PIPE = 14
+    RAW_STRING = 15
+    RIGHT_DELIM = 16
+    RIGHT_PAREN = 17
+    SPACE = 18
+    STRING = 19
+    TEXT = 20
+    VARIABLE = 21
+    KEYWORD = 22
+    BLOCK = 23
+    BREAK = 24
+    CONTINUE = 25
+    DOT = 26
+    DEFINE = 27
+    ELSE = 28
+    END = 29
+    IF = 30
+    NIL = 31
+    RANGE = 32
+    TEMPLATE = 33
+    WITH = 34
+
+
+KEYWORDS = {
+    ".": T.DOT,
+    "block": T.BLOCK,
+    "break": T.BREAK,
+    "continue": T.CONTINUE,
+    "define": T.DEFINE,
+    "else": T.ELSE,
+    "end": T.END,
+    "if": T.IF,
+    "range": T.RANGE,
+    "nil": T.NIL,
+    "template": T.TEMPLATE,
+    "with": T.WITH,
+}
+
+SPACE_CHARS = " \t\r\n"
+_EOF = ""
+
+
+@dataclass(slots=True)
+class Item:
+    typ: T
+    pos: int
+    val: str
+    line: int
+
+    def __str__(self) -> str:
+        if self.typ == T.EOF:
+            return "EOF"
+        if self.typ == T.ERROR:
+            return self.val
+        if self.typ > T.KEYWORD:
+            return f"<{self.val}>"
+        if len(self.val.encode("utf-8", "surrogatepass")) > 10:
+            return quote(self.val[:10]) + "..."
+        return quote(self.val)
+
+
+def _is_space(r: str) -> bool:
+    return r in (" ", "\t", "\r", "\n") and r != ""
+
+
+def _is_alnum(r: str) -> bool:
+    return r != "" and (r == "_" or r.isalpha() or _is_digit(r))
+
+
+def _is_digit(r: str) -> bool:
+    # unicode.IsDigit: category Nd
+    return r.isdecimal()
+
+
+def _has_left_trim(s: str, pos: int) -> bool:
+    return len(s) - pos >= 2 and s[pos] == "-" and s[pos + 1] in SPACE_CHARS
+
+
+def _has_right_trim(s: str, pos: int) -> bool:
+    return len(s) - pos >= 2 and s[pos] in SPACE_CHARS and s[pos + 1] == "-"
+
+
+class Lexer:
+    """Produces :class:`Item` s on demand, like Go's goroutine lexer."""
+
+    def __init__(
+        self,
+        text: str,
+        left: str = "",
+        right: str = "",
+        emit_comment: bool = False,
+        break_ok: bool = True,
+        continue_ok: bool = True,
+    ) -> None:
+        self.input = text
+        self.left = left or "{{"
+        self.right = right or "}}"
+        self.emit_comment = emit_comment
+        self.break_ok = break_ok
+        self.continue_ok = continue_ok
+        self.pos = 0
+        self.start = 0
+        self.at_eof = False
+        self.paren_depth = 0
+        self.line = 1
+        self.start_line = 1
+        self.items: list[Item] = []
+        self.state = self.lex_text
+        self.done = False
+
+    # -- driver
+    def next_item(self) -> Item:
+        while not self.items:
+            if self.done:
+                # Go's closed channel yields zero items (itemError with empty text)
+                return Item(T.ERROR, 0, "", 0)
+            state = self.state()
+            if state is None:
+                self.done = True
+            else:
+                self.state = state
+        return self.items.pop(0)
+
+    # -- helpers
+    def next(self) -> str:
+        if self.pos >= len(self.input):
+            self.at_eof = True
+            return _EOF
+        r = self.input[self.pos]
+        self.pos += 1
+        if r == "\n":
+            self.line += 1
+        return r
+
+    def peek(self) -> str:
+        r = self.next()
+        self.backup()
+        return r
+
+    def backup(self) -> None:
+        if not self.at_eof and self.pos > 0:
+            self.pos -= 1
+            if self.input[self.pos] == "\n":
+                self.line -= 1
+
+    def emit(self, t: T) -> None:
+        self.items.append(Item(t, self.start, self.input[self.start : self.pos], self.start_line))
+        self.start = self.pos
+        self.start_line = self.line
+
+    def ignore(self) -> None:
+        self.line += self.input.count("\n", self.start, self.pos)
+        self.start = self.pos
+        self.start_line = self.line
+
+    def accept(self, valid: str) -> bool:
+        r = self.next()
+        if r != "" and r in valid:
+            return True
+        self.backup()
+        return False
+
+    def accept_run(self, valid: str) -> None:
+        while True:
+            r = self.next()
+            if r == "" or r not in valid:
+                break
+        self.backup()
+
+    def errorf(self, msg: str) -> None:
+        self.items.append(Item(T.ERROR, self.start, msg, self.start_line))
+        return None
+
+    # -- states
+    def lex_text(self):  # type: ignore[no-untyped-def]
+        x = self.input.find(self.left, self.pos)
+        if x >= 0:
+            ldn = len(self.left)
+            self.pos = x
+            trim = 0
+            if _has_left_trim(self.input, self.pos + ldn):
+                seg = self.input[self.start : self.pos]
+                trim = len(seg) - len(seg.rstrip(SPACE_CHARS))
+            self.pos -= trim
+            if self.pos > self.start:
+                self.line += self.input.count("\n", self.start, self.pos)
+                self.emit(T.TEXT)
+            self.pos += trim
+            self.ignore()
+            return self.lex_left_delim
+        self.pos = len(self.input)
+        if self.pos > self.start:
+            self.line += self.input.count("\n", self.start, self.pos)
+            self.emit(T.TEXT)
+        self.emit(T.EOF)
+        return None
+
+    def at_right_delim(self) -> tuple[bool, bool]:
+        s = self.input
+        if _has_right_trim(s, self.pos) and s.startswith(self.right, self.pos + 2):
+            return True, True
+        if s.startswith(self.right, self.pos):
+            return True, False
+        return False, False
+
+    def lex_left_delim(self):  # type: ignore[no-untyped-def]
+        self.pos += len(self.left)
+        trim = _has_left_trim(self.input, self.pos)
+        after = 2 if trim else 0
+        if self.input.startswith("/*", self.pos + after):
+            self.pos += after
+            self.ignore()
+            return self.lex_comment
+        self.emit(T.LEFT_DELIM)
+        self.pos += after
+        self.ignore()
+        self.paren_depth = 0
+        return self.lex_inside_action
+
+    def lex_comment(self):  # type: ignore[no-untyped-def]
+        self.pos += 2
+        i = self.input.find("*/", self.pos)
+        if i < 0:
+            return self.errorf("unclosed comment")
+        self.pos = i + 2
+        delim, trim = self.at_right_delim()
+        if not delim:
+            return self.errorf("comment ends before closing delimiter")
+        if self.emit_comment:
+            self.emit(T.COMMENT)
+        if trim:
+            self.pos += 2
+        self.pos += len(self.right)
+        if trim:
+            rest = self.input[self.pos :]
+            self.pos += len(rest) - len(rest.lstrip(SPACE_CHARS))
+        self.ignore()
+        return self.lex_text
+
+    def lex_right_delim(self):  # type: ignore[no-untyped-def]
+        trim = _has_right_trim(self.input, self.pos)
+        if trim:
+            self.pos += 2
+            self.ignore()
+        self.pos += len(self.right)
+        self.emit(T.RIGHT_DELIM)
+        if trim:
+            rest = self.input[self.pos :]
+            self.pos += len(rest) - len(rest.lstrip(SPACE_CHARS))
+            self.ignore()
+        return self.lex_text
+
+    def lex_inside_action(self):  # type: ignore[no-untyped-def]
+        delim, _ = self.at_right_delim()
+        if delim:
+            if self.paren_depth == 0:
+                return self.lex_right_delim
+            return self.errorf("unclosed left paren")
+        r = self.next()
+        if r == _EOF:
+            return self.errorf("unclosed action")
+        if _is_space(r):
+            self.backup()
+            return self.lex_space
+        if r == "=":
+            self.emit(T.ASSIGN)
+        elif r == ":":
+            if self.next() != "=":
+                return self.errorf("expected :=")
+            self.emit(T.DECLARE)
+        elif r == "|":
+            self.emit(T.PIPE)
+        elif r == '"':
+            return self.lex_quote
+        elif r == "`":
+            return self.lex_raw_quote
+        elif r == "$":
+            return self.lex_variable
+        elif r == "'":
+            return self.lex_char
+        elif r == "." and self.pos < len(self.input) and not "0" <= self.input[self.pos] <= "9":
+            return self.lex_field
+        elif r in ".+-" or "0" <= r <= "9":
+            self.backup()
+            return self.lex_number
+        elif _is_alnum(r):
+            self.backup()
+            return self.lex_identifier
+        elif r == "(":
+            self.emit(T.LEFT_PAREN)
+            self.paren_depth += 1
+        elif r == ")":
+            self.emit(T.RIGHT_PAREN)
+            self.paren_depth -= 1
+            if self.paren_depth < 0:
+                return self.errorf(f"unexpected right paren {_sharp_u(r)}")
+        elif ord(r) <= 0x7F and (r.isprintable()):
+            self.emit(T.CHAR)
+        else:
+            return self.errorf(f"unrecognized character in action: {_sharp_u(r)}")
+        return self.lex_inside_action
+
+    def lex_space(self):  # type: ignore[no-untyped-def]
+        num = 0
+        while True:
+            r = self.peek()
+            if not _is_space(r):
+                break
+            self.next()
+            num += 1
+        if _has_right_trim(self.input, self.pos - 1) and self.input.startswith(
+            self.right, self.pos + 1
+        ):
+            self.backup()
+            if num == 1:
+                return self.lex_right_delim
+        self.emit(T.SPACE)
+        return self.lex_inside_action
+
+    def lex_identifier(self):  # type: ignore[no-untyped-def]
+        while True:
+            r = self.next()
+            if _is_alnum(r):
+                continue
+            self.backup()
+            word = self.input[self.start : self.pos]
+            if not self.at_terminator():
+                return self.errorf(f"bad character {_sharp_u(r)}")
+            kw = KEYWORDS.get(word)
+            if kw is not None and kw > T.KEYWORD:
+                if (kw == T.BREAK and not self.break_ok) or (
+                    kw == T.CONTINUE and not self.continue_ok
+                ):
+                    self.emit(T.IDENTIFIER)
+                else:
+                    self.emit(kw)
+            elif word[0] == ".":
+                self.emit(T.FIELD)
+            elif word in ("true", "false"):
+                self.emit(T.BOOL)
+            else:
+                self.emit(T.IDENTIFIER)
+            return self.lex_inside_action
+
+    def lex_field(self):  # type: ignore[no-untyped-def]
+        return self.lex_field_or_variable(T.FIELD)
+
+    def lex_variable(self):  # type: ignore[no-untyped-def]
+        if self.at_terminator():
+            self.emit(T.VARIABLE)
+            return self.lex_inside_action
+        return self.lex_field_or_variable(T.VARIABLE)
+
+    def lex_field_or_variable(self, typ: T):  # type: ignore[no-untyped-def]
+        if self.at_terminator():
+            self.emit(T.VARIABLE if typ == T.VARIABLE else T.DOT)
+            return self.lex_inside_action
+        while True:
+            r = self.next()
+            if not _is_alnum(r):
+                self.backup()
+                break
+        if not self.at_terminator():
+            return self.errorf(f"bad character {_sharp_u(r)}")
+        self.emit(typ)
+        return self.lex_inside_action
+
+    def at_terminator(self) -> bool:
+        r = self.peek()
+        if _is_space(r):
+            return True
+        if r in ("", ".", ",", "|", ":", ")", "("):
+            return True
+        return self.input.startswith(self.right, self.pos)
+
+    def lex_char(self):  # type: ignore[no-untyped-def]
+        while True:
+            r = self.next()
+            if r == "\\":
+                r2 = self.next()
+                if r2 not in ("", "\n"):
+                    continue
+                return self.errorf("unterminated character constant")
+            if r in ("", "\n"):
+                return self.errorf("unterminated character constant")
+            if r == "'":
+                break
+        self.emit(T.CHAR_CONSTANT)
+        return self.lex_inside_action
+
+    def lex_number(self):  # type: ignore[no-untyped-def]
+        if not self.scan_number():
+            return self.errorf(f"bad number syntax: {quote(self.input[self.start : self.pos])}")
+        sign = self.peek()
+        if sign in ("+", "-") and sign != "":
+            if not self.scan_number() or self.input[self.pos - 1] != "i":
+                return self.errorf(f"bad number syntax: {quote(self.input[self.start : self.pos])}")
+            self.emit(T.COMPLEX)
+        else:
+            self.emit(T.NUMBER)
+        return self.lex_inside_action
+
+    def scan_number(self) -> bool:
+        self.accept("+-")
+        digits = "0123456789_"
+        if self.accept("0"):
+            if self.accept("xX"):
+                digits = "0123456789abcdefABCDEF_"
+            elif self.accept("oO"):
+                digits = "01234567_"
+            elif self.accept("bB"):
+                digits = "01_"
+        self.accept_run(digits)
+        if self.accept("."):
+            self.accept_run(digits)
+        if len(digits) == 11 and self.accept("eE"):
+            self.accept("+-")
+            self.accept_run("0123456789_")
+        if len(digits) == 23 and self.accept("pP"):
+            self.accept("+-")
+            self.accept_run("0123456789_")
+        self.accept("i")
+        if _is_alnum(self.peek()):
+            self.next()
+            return False
+        return True
+
+    def lex_quote(self):  # type: ignore[no-untyped-def]
+        while True:
+            r = self.next()
+            if r == "\\":
+                r2 = self.next()
+                if r2 not in ("", "\n"):
+                    continue
+                return self.errorf("unterminated quoted string")
+            if r in ("", "\n"):
+                return self.errorf("unterminated quoted string")
+            if r == '"':
+                break
+        self.emit(T.STRING)
+        return self.lex_inside_action
+
+    def lex_raw_quote(self):  # type: ignore[no-untyped-def]
+        while True:
+            r = self.next()
+            if r == "":
+                return self.errorf("unterminated raw quoted string")
+            if r == "`":
+                break
+        self.emit(T.RAW_STRING)
+        return self.lex_inside_action
+
+
+def _sharp_u(r: str) -> str:
+    """Go's ``%#U`` of a rune (``U+0021 '!'``); EOF is rune -1."""
+    if r == "":
+        return "U+FFFFFFFFFFFFFFFF"
+    o = ord(r)
+    s = f"U+{o:04X}"
+    from carpool.templater.gofmt import _is_print
+
+    if _is_print(r):
+        s += f" '{r}'"
+    return s
