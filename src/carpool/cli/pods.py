@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -200,6 +201,20 @@ def _save_uuid(path: Path | None) -> Callable[[Pod], None]:
     return save
 
 
+@contextmanager
+def _rkt_exit_status() -> Iterator[None]:
+    """rkt's convention: ``run`` exits 254 for its own failures, so that they cannot be
+    mistaken for an app's exit status."""
+    from carpool.errors import CarpoolError, RuntimeFailure
+
+    try:
+        yield
+    except CarpoolError as exc:
+        if exc.exit_code == 254:
+            raise
+        raise RuntimeFailure(exc.message) from exc
+
+
 RUN_SETTINGS = {"ignore_unknown_options": True, "allow_interspersed_args": False}
 
 
@@ -228,10 +243,11 @@ def run(
     """
     from carpool.runtime import lifecycle
 
-    options = _pod_options(images, set_env, set_env_file, volume, port, pod_manifest)
-    return lifecycle.run(
-        ctx.data_dir, options, _run_options(**runtime), on_started=_save_uuid(uuid_file_save)
-    )
+    with _rkt_exit_status():
+        options = _pod_options(images, set_env, set_env_file, volume, port, pod_manifest)
+        return lifecycle.run(
+            ctx.data_dir, options, _run_options(**runtime), on_started=_save_uuid(uuid_file_save)
+        )
 
 
 @click.command(context_settings=RUN_SETTINGS)
@@ -267,7 +283,8 @@ def run_prepared(ctx: CliContext, /, uuid: str, **runtime: Any) -> int:
     """Run a prepared pod in the foreground."""
     from carpool.runtime import lifecycle
 
-    return lifecycle.run_prepared(ctx.data_dir, uuid, _run_options(**runtime))
+    with _rkt_exit_status():
+        return lifecycle.run_prepared(ctx.data_dir, uuid, _run_options(**runtime))
 
 
 def _find(ctx: CliContext, uuid: str) -> Pod:

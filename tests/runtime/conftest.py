@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CARPOOL, Cli
+from tests.runtime.images import build_aci
+
+
+@pytest.fixture(scope="session")
+def images_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("runtime-images")
+
+
+@pytest.fixture(scope="session")
+def busybox_aci(images_dir: Path) -> Path:
+    """busybox with an app that prints its environment and exits 0."""
+    return build_aci(
+        images_dir / "busybox.aci",
+        app={"exec": ["/bin/sh", "-c", "echo hello from $AC_APP_NAME"]},
+    )
+
+
+def pod_leftovers(data_dir: Path) -> list[str]:
+    """Anything a pod of ``data_dir`` holds on the host: mounts, runc state, cgroups."""
+    found = []
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            point = line.split()[4]
+            if point.startswith(str(data_dir)):
+                found.append(f"mount {point}")
+    runc_root = data_dir / "runc"
+    if runc_root.is_dir():
+        found += [f"runc container {c}" for c in os.listdir(runc_root)]
+    for controller in Path("/sys/fs/cgroup").iterdir():
+        base = controller / "carpool"
+        if base.is_dir():
+            found += [f"cgroup {p}" for p in base.iterdir() if p.is_dir()]
+    return found
+
+
+@pytest.fixture(autouse=True)
+def no_pod_leftovers(data_dir: Path) -> Iterator[None]:
+    yield
+    deadline = time.monotonic() + 5
+    while (left := pod_leftovers(data_dir)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not left, f"pods left host state behind: {left}"
+
+
+class Background:
+    """``carpool run`` in the background; killed and reaped at the end of the test."""
+
+    def __init__(self, cli: Cli, args: list[str], tmp: Path) -> None:
+        self.uuid_file = tmp / f"uuid-{time.monotonic_ns()}"
+        self.out = tmp / f"out-{time.monotonic_ns()}"
+        self._out_file = open(self.out, "w")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [*CARPOOL, "run", "--uuid-file-save", str(self.uuid_file), *args],
+            env=cli.env,
+            stdout=self._out_file,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+
+    def uuid(self, timeout: float = 30) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.uuid_file.exists() and self.uuid_file.read_text().strip():
+                return self.uuid_file.read_text().strip()
+            if self.proc.poll() is not None:
+                raise AssertionError(f"carpool run exited early: {self.output()}")
+            time.sleep(0.05)
+        raise AssertionError("carpool run did not start a pod")
+
+    def wait_output(self, text: str, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while text not in self.output():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{text!r} never printed; output: {self.output()}")
+            time.sleep(0.05)
+
+    def output(self) -> str:
+        return self.out.read_text()
+
+    def signal(self, sig: int) -> None:
+        self.proc.send_signal(sig)
+
+    def wait(self, timeout: float = 60) -> int:
+        return self.proc.wait(timeout)
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
+        self._out_file.close()
+
+
+@pytest.fixture
+def background(carpool: Cli, tmp_path: Path) -> Iterator[list[Background]]:
+    started: list[Background] = []
+    yield started
+    for bg in started:
+        if bg.proc.poll() is None and bg.uuid_file.exists():
+            uuid = bg.uuid_file.read_text().strip()
+            carpool("stop", "--force", uuid, check=False)
+        bg.close()
+    carpool("gc", "--grace", "0s", check=False)
+
+
+def start_background(started: list[Background], cli: Cli, tmp: Path, *args: str) -> Background:
+    bg = Background(cli, list(args), tmp)
+    started.append(bg)
+    return bg
