@@ -1,0 +1,1 @@
+"""Building images: dgr projects (later) and bootstrapped base images (:mod:`.bootstrap`)."""

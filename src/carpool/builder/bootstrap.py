@@ -1,0 +1,158 @@
+"""Base images made from what the host has: ``carpool bootstrap busybox``.
+
+The busybox image is the smallest useful base: the host's static ``/bin/busybox``
+(Debian's busybox-static), a symlink for every applet at the path busybox itself
+lists (``busybox --list-full``), a minimal ``/etc/passwd`` and ``/etc/group``, and a
+world-writable ``/tmp``.  Every entry gets the same fixed mtime and the archive is
+written deterministically, so the same busybox always gives the same image ID and
+bootstrapping again changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from carpool.errors import BuildError
+from carpool.progress import SILENT, Progress
+from carpool.store import ImageRecord, Store
+
+DEFAULT_BUSYBOX_NAME = "carpool.dev/busybox"
+HOST_BUSYBOX = Path("/bin/busybox")
+#: Every entry's mtime (2000-01-01T00:00:00Z): the image depends on its content only.
+FIXED_MTIME = 946_684_800
+
+_PASSWD = "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"
+_GROUP = "root:x:0:\nnogroup:x:65534:\n"
+_ARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "aarch64", "arm64": "aarch64",
+         "i386": "i386", "i686": "i386", "armv7l": "armv7l", "armv6l": "armv6l",
+         "ppc64le": "ppc64le", "ppc64": "ppc64", "s390x": "s390x"}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class BootstrapResult:
+    image: ImageRecord
+    archive: Path | None  # where the ACI was written, when asked to keep a copy
+
+
+def host_arch() -> str:
+    """The appc ``arch`` label of this machine."""
+    machine = platform.machine()
+    try:
+        return _ARCH[machine]
+    except KeyError:
+        raise BuildError(f"unsupported machine architecture {machine!r}") from None
+
+
+def busybox_version(busybox: Path = HOST_BUSYBOX) -> str:
+    """``1.35.0`` from the banner busybox prints (``BusyBox v1.35.0 (Debian …)``)."""
+    banner = _run_busybox(busybox, "--help")
+    match = re.search(r"BusyBox v(\d+(?:\.\d+)+)", banner)
+    if match is None:
+        raise BuildError(f"{busybox}: cannot tell its version from {banner.splitlines()[0]!r}")
+    return match.group(1)
+
+
+def _run_busybox(busybox: Path, *args: str) -> str:
+    if not busybox.is_file():
+        raise BuildError(f"{busybox}: not found (install the busybox-static package)")
+    try:
+        proc = subprocess.run(
+            [str(busybox), *args], capture_output=True, text=True, timeout=30, check=False
+        )
+    except OSError as exc:
+        raise BuildError(f"{busybox}: cannot run: {exc.strerror}") from exc
+    return proc.stdout + proc.stderr
+
+
+def busybox_rootfs(rootfs: Path, busybox: Path = HOST_BUSYBOX) -> None:
+    """Fill the empty directory ``rootfs`` with busybox, its applet links and /etc basics."""
+    applets = [
+        line.strip().strip("/")
+        for line in _run_busybox(busybox, "--list-full").splitlines()
+        if line.strip()
+    ]
+    if "bin/sh" not in applets:
+        raise BuildError(f"{busybox}: has no sh applet (busybox --list-full)")
+    for directory in ("bin", "sbin", "usr/bin", "usr/sbin", "etc", "root", "tmp"):
+        (rootfs / directory).mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(busybox, rootfs / "bin/busybox")
+    os.chmod(rootfs / "bin/busybox", 0o755)
+    for applet in applets:
+        if applet in ("bin/busybox", "linuxrc") or ".." in applet.split("/"):
+            continue  # linuxrc is busybox's init alias at /; not wanted in a container
+        link = rootfs / applet
+        link.parent.mkdir(parents=True, exist_ok=True)
+        if not link.exists():
+            link.symlink_to(os.path.relpath("bin/busybox", os.path.dirname(applet) or "."))
+    (rootfs / "etc/passwd").write_text(_PASSWD)
+    (rootfs / "etc/group").write_text(_GROUP)
+    for path in (rootfs / "etc/passwd", rootfs / "etc/group"):
+        os.chmod(path, 0o644)
+    os.chmod(rootfs / "root", 0o700)
+    os.chmod(rootfs / "tmp", 0o1777)
+    for directory in ("bin", "sbin", "usr", "usr/bin", "usr/sbin", "etc"):
+        os.chmod(rootfs / directory, 0o755)
+    os.chmod(rootfs, 0o755)
+
+
+def busybox_manifest(name: str, version: str) -> bytes:
+    manifest = {
+        "acKind": "ImageManifest",
+        "acVersion": "0.8.11",
+        "name": name,
+        "labels": [
+            {"name": "version", "value": version},
+            {"name": "os", "value": "linux"},
+            {"name": "arch", "value": host_arch()},
+        ],
+        "app": {"exec": ["/bin/sh"], "user": "0", "group": "0", "workingDirectory": "/"},
+    }
+    return json.dumps(manifest, indent=2).encode() + b"\n"
+
+
+def bootstrap_busybox(
+    store: Store,
+    *,
+    name: str = DEFAULT_BUSYBOX_NAME,
+    version: str | None = None,
+    output: Path | None = None,
+    busybox: Path = HOST_BUSYBOX,
+    progress: Progress = SILENT,
+) -> BootstrapResult:
+    """Build the busybox base image and import it into ``store``.
+
+    With ``output`` the ACI is also kept there; without, it is written straight into
+    the store.  Same busybox, name and version: same image ID, nothing new stored.
+    """
+    from carpool.aci import write_aci
+    from carpool.appc import ImageManifest
+
+    version = version or busybox_version(busybox)
+    manifest = busybox_manifest(name, version)
+    ImageManifest.from_json(manifest, source="busybox manifest")  # name/version checked here
+    progress.step(f"bootstrapping {name}:{version} from {busybox}")
+    with store.workspace("bootstrap-") as work:
+        rootfs = work / "rootfs"
+        rootfs.mkdir()
+        busybox_rootfs(rootfs, busybox)
+        archive = work / "busybox.aci"
+        write_aci(manifest, rootfs, archive, compression="gzip", mtime=FIXED_MTIME)
+        if output is None:
+            return BootstrapResult(store.import_downloaded(archive, progress=progress), None)
+        output.parent.mkdir(parents=True, exist_ok=True)
+        staged = Path(tempfile.mkstemp(prefix=f".{output.name}.", dir=output.parent)[1])
+        try:
+            shutil.copyfile(archive, staged)
+            os.chmod(staged, 0o644)
+            os.replace(staged, output)
+        finally:
+            staged.unlink(missing_ok=True)
+        return BootstrapResult(store.import_aci(output, progress=progress), output)
