@@ -1,0 +1,307 @@
+"""Rendering a dgr ``templates/`` directory into a target tree.
+
+Follows dgr's ``template/directory.go`` and ``template/file.go``:
+
+* ``*.partial`` files directly in the templates dir are parsed first (dgr's
+  clean-up applied) and their ``{{define}}`` blocks are visible to every template;
+* a file named ``x.tmpl`` renders to ``x``; one containing ``.tmpl.`` (and not
+  ending in ``.cfg``) renders to its name with the first ``.tmpl.`` replaced by
+  ``.`` (``nerve.tmpl.yml`` → ``nerve.yml``); anything else is ignored;
+* the relative path under ``templates/`` is the path under the target; every
+  directory of the templates tree is created in the target with its mode;
+* ``<template file>.cfg`` (YAML) may set ``uid``, ``gid`` (default: this
+  process's), ``mode`` (default: the template file's) and ``checkCmd`` (run with
+  ``/dgr/bin/busybox sh -c`` after writing; non-zero fails the template);
+* the output gets a final newline; a line containing ``<no value>`` fails the
+  template naming the line.
+
+Deliberate differences: files are written atomically (temp file + rename), so a
+failing template leaves the previous file (or none) instead of an empty one; the
+entries of each directory are processed in sorted order (dgr used directory
+order); with ``continue_on_error`` a template that fails to *parse* is also
+reported and skipped (dgr stopped there even with ``-c``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+import subprocess
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from carpool.errors import TemplateError
+from carpool.templater.preprocess import cleanup_template, find_no_value, finish_output
+
+log = logging.getLogger(__name__)
+
+CheckRunner = Callable[[str, Path], None]
+"""Runs a template's ``checkCmd`` (the command, the file just written); raises on failure."""
+
+
+@dataclass
+class RenderReport:
+    """What a run of the templater did."""
+
+    rendered: list[Path] = field(default_factory=list)
+    """Target files written, in order."""
+    failures: list[str] = field(default_factory=list)
+    """One message per template that failed (only with ``continue_on_error``)."""
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+@dataclass(frozen=True)
+class TemplateConfig:
+    """A template's ``.cfg``: owner, mode and check command of the rendered file."""
+
+    uid: int
+    gid: int
+    mode: int
+    check_cmd: str = ""
+
+
+def output_name(name: str) -> str | None:
+    """The rendered file name of a templates-dir entry, or None if it is not a template."""
+    if name.endswith(".tmpl"):
+        return name[: -len(".tmpl")]
+    if ".tmpl." in name and not name.endswith(".cfg"):
+        return name.replace(".tmpl.", ".", 1)
+    return None
+
+
+def default_check_runner(command: str, path: Path) -> None:
+    """Run ``checkCmd`` as dgr does: ``/dgr/bin/busybox sh -c CMD`` (``/bin/sh`` if absent)."""
+    shell = ["/dgr/bin/busybox", "sh", "-c"]
+    if not os.path.exists(shell[0]):
+        shell = ["/bin/sh", "-c"]
+    result = subprocess.run([*shell, command], check=False)
+    if result.returncode != 0:
+        raise TemplateError(
+            f"{path}: check command {command!r} failed with exit status {result.returncode}"
+        )
+
+
+def load_config(source: Path, file_mode: int) -> TemplateConfig:
+    """Read ``<template>.cfg`` next to ``source`` (defaults when there is none)."""
+    uid, gid, mode, check = os.getuid(), os.getgid(), file_mode, ""
+    cfg_path = source.with_name(source.name + ".cfg")
+    try:
+        content = cfg_path.read_bytes()
+    except FileNotFoundError:
+        return TemplateConfig(uid, gid, mode)
+    except OSError as exc:
+        raise TemplateError(f"{cfg_path}: cannot read: {exc.strerror}") from exc
+    import yaml
+
+    from carpool.templater.yamlgo import describe_yaml_error, load_yaml
+
+    try:
+        data = load_yaml(content)
+    except yaml.YAMLError as exc:
+        raise TemplateError(f"{cfg_path}: {describe_yaml_error(exc)}") from exc
+    if data is None:
+        return TemplateConfig(uid, gid, mode)
+    if not isinstance(data, dict):
+        raise TemplateError(f"{cfg_path}: must be a map of uid, gid, mode, checkCmd")
+
+    def integer(key: str, current: int) -> int:
+        if key not in data or data[key] is None:
+            return current
+        value = data[key]
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TemplateError(f"{cfg_path}: {key}: {value!r} is not an integer")
+        return value
+
+    uid = integer("uid", uid)
+    gid = integer("gid", gid)
+    mode = integer("mode", mode) & 0o777 if "mode" in data else mode
+    command = data.get("checkCmd")
+    if command is not None:
+        if not isinstance(command, str):
+            raise TemplateError(f"{cfg_path}: checkCmd must be a string")
+        check = command
+    return TemplateConfig(uid, gid, mode, check)
+
+
+def write_atomically(path: Path, content: str, mode: int, uid: int, gid: int) -> None:
+    """Write ``content`` to ``path`` via a temp file in the same dir, then rename."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(content.encode("utf-8", "surrogateescape"))
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(tmp, mode)
+        os.chown(tmp, uid, gid)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+class TemplatesDir:
+    """A templates dir with its partials loaded, ready to render into targets."""
+
+    def __init__(self, source: Path, *, name_prefix: str | None = None) -> None:
+        self.source = source
+        # Go template names are the paths dgr built: "<dir>/templates/<rel path>"
+        self.prefix = str(source) if name_prefix is None else name_prefix
+        self.partials: Any = None
+        self._load_partials()
+
+    def _load_partials(self) -> None:
+        from carpool.templater.engine import Template
+        from carpool.templater.functions import shared_function_map
+
+        funcs = shared_function_map("partial")
+        try:
+            entries = sorted(os.scandir(self.source), key=lambda e: e.name)
+        except OSError as exc:
+            raise TemplateError(f"{self.source}: cannot read templates: {exc.strerror}") from exc
+        for entry in entries:
+            if not entry.name.endswith(".partial") or entry.is_dir():
+                continue
+            name = f"{self.prefix}/{entry.name}"
+            try:
+                content = Path(entry.path).read_text(encoding="utf-8", errors="surrogateescape")
+            except OSError as exc:
+                raise TemplateError(f"{entry.path}: cannot read partial: {exc.strerror}") from exc
+            if self.partials is None:
+                template = Template(name).funcs(funcs)
+            else:
+                template = self.partials.new(name).funcs(funcs)
+            template.parse(cleanup_template(content))
+            self.partials = template
+
+    def render(
+        self,
+        attributes: Mapping[str, Any],
+        target: Path,
+        *,
+        continue_on_error: bool = False,
+        check_runner: CheckRunner | None = None,
+        trace: bool = False,
+    ) -> RenderReport:
+        """Render every template under the source into ``target``."""
+        report = RenderReport()
+        self._render_dir(
+            self.source, target, "", attributes, report, continue_on_error, check_runner, trace
+        )
+        return report
+
+    def _render_dir(
+        self,
+        src: Path,
+        dst: Path,
+        rel: str,
+        attributes: Mapping[str, Any],
+        report: RenderReport,
+        continue_on_error: bool,
+        check_runner: CheckRunner | None,
+        trace: bool,
+    ) -> None:
+        try:
+            src_mode = stat.S_IMODE(os.stat(src).st_mode)
+            os.makedirs(dst, mode=src_mode, exist_ok=True)
+            entries = sorted(os.scandir(src), key=lambda e: e.name)
+        except OSError as exc:
+            raise TemplateError(f"{exc.filename or src}: {exc.strerror}") from exc
+        for entry in entries:
+            child_rel = f"{rel}/{entry.name}" if rel else entry.name
+            if entry.is_dir():
+                self._render_dir(
+                    Path(entry.path),
+                    dst / entry.name,
+                    child_rel,
+                    attributes,
+                    report,
+                    continue_on_error,
+                    check_runner,
+                    trace,
+                )
+                continue
+            out_name = output_name(entry.name)
+            if out_name is None:
+                continue
+            destination = dst / out_name
+            try:
+                warning = self.render_file(
+                    Path(entry.path),
+                    child_rel,
+                    destination,
+                    attributes,
+                    check_runner,
+                    trace,
+                    fail_on_no_value=not continue_on_error,
+                )
+            except TemplateError as exc:
+                if not continue_on_error:
+                    raise
+                log.error("templating %s failed: %s", entry.path, exc)
+                report.failures.append(str(exc))
+                continue
+            if warning is not None:
+                log.error("%s", warning)
+                report.failures.append(warning)
+            report.rendered.append(destination)
+
+    def render_file(
+        self,
+        source: Path,
+        rel: str,
+        destination: Path,
+        attributes: Mapping[str, Any],
+        check_runner: CheckRunner | None = None,
+        trace: bool = False,
+        *,
+        fail_on_no_value: bool = True,
+    ) -> str | None:
+        """Render one template file to ``destination`` (dgr's ``RunTemplate``).
+
+        A rendered ``<no value>`` raises, or with ``fail_on_no_value=False`` is
+        returned as a message and the file is written anyway (dgr's ``-c``).
+        """
+        from carpool.templater.engine import Template
+        from carpool.templater.functions import shared_function_map
+
+        name = f"{self.prefix}/{rel}"
+        try:
+            file_mode = stat.S_IMODE(source.stat().st_mode)
+            content = source.read_text(encoding="utf-8", errors="surrogateescape")
+        except OSError as exc:
+            raise TemplateError(f"{source}: cannot read template: {exc.strerror}") from exc
+        base = self.partials if self.partials is not None else Template(name)
+        template = base.new(name).funcs(shared_function_map("template"))
+        template.parse(cleanup_template(content))
+        config = load_config(source, file_mode)
+        log.debug("templating %s -> %s", source, destination)
+        output = finish_output(template.execute(attributes))
+        if trace:
+            log.info("%s:\n%s", destination, output)
+        warning = None
+        missing = find_no_value(output)
+        if missing is not None:
+            line, text = missing
+            warning = (
+                f"{source}: rendered line {line} has <no value> (missing attribute?): "
+                f"{text.strip()}"
+            )
+            if fail_on_no_value:
+                raise TemplateError(warning)
+        try:
+            write_atomically(destination, output, config.mode, config.uid, config.gid)
+        except OSError as exc:
+            raise TemplateError(f"{destination}: cannot write: {exc.strerror}") from exc
+        if config.check_cmd:
+            (check_runner or default_check_runner)(config.check_cmd, destination)
+        return warning
