@@ -79,9 +79,9 @@ class Background:
             time.sleep(0.05)
         raise AssertionError("carpool run did not start a pod")
 
-    def wait_output(self, text: str, timeout: float = 30) -> None:
+    def wait_output(self, text: str, timeout: float = 30, count: int = 1) -> None:
         deadline = time.monotonic() + timeout
-        while text not in self.output():
+        while self.output().count(text) < count:
             if time.monotonic() > deadline:
                 raise AssertionError(f"{text!r} never printed; output: {self.output()}")
             time.sleep(0.05)
