@@ -119,13 +119,15 @@ class Service:
             self._forced = False
             self._cond.notify_all()
         log.info("%s: disabling%s", cfg.name, " for shutdown" if shutdown else "")
-        # wait until the "unavailable" report went out
+        # wait until the "disabled" report went out
         with self._cond:
             self._cond.wait_for(
                 lambda: (
                     self._stop.is_set()
-                    or (self._last_report is not None and not self._last_report.available)
-                    or (self._last_report is None and not self._all_stable())
+                    or (
+                        self._last_report is not None
+                        and self._last_report.unavailable_reason == DISABLED_REASON
+                    )
                 ),
                 timeout=5.0,
             )
