@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from carpool.appc import App, ImageManifest
+from carpool.errors import ValidationError
 
 from .documents import app, image, image_error, image_with_app
 
@@ -247,3 +248,15 @@ def test_several_errors_report_the_first_and_count_the_rest() -> None:
 def test_app_alone_from_json() -> None:
     parsed = App.from_json(json.dumps(app(workingDirectory="/srv")), source="app.json")
     assert parsed.working_directory == "/srv"
+
+
+def test_odd_map_keys_are_quoted_in_the_path() -> None:
+    assert image_error(image_with_app(userLabels={"a b\n": 1})) == (
+        'manifest: app.userLabels["a b\\n"]: expected a string, got 1'
+    )
+
+
+def test_deeply_nested_json_is_refused_cleanly() -> None:
+    data = '{"acKind": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    with pytest.raises(ValidationError, match=r"^manifest: invalid JSON: nested too deeply$"):
+        ImageManifest.from_json(data)

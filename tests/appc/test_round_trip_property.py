@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import copy
+import json
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from carpool.appc import VALID_OS_ARCH, ImageManifest, PodManifest, Quantity
+from carpool.errors import ValidationError
 
 AC_NAME = st.from_regex(r"\A[a-z0-9]{1,6}(-[a-z0-9]{1,4}){0,2}\Z")
 AC_IDENTIFIER = st.from_regex(r"\A[a-z0-9]{1,6}([-._~/][a-z0-9]{1,4}){0,3}\Z")
@@ -23,7 +26,7 @@ QUANTITY = st.one_of(
         st.sampled_from(["", "m", "k", "M", "G", "Ki", "Mi", "Gi", "Ti"]),
     ),
 )
-SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def optional(**fields: st.SearchStrategy[Any]) -> st.SearchStrategy[dict[str, Any]]:
@@ -266,3 +269,59 @@ def test_quantity_suffixes_scale(number: int, suffix: tuple[str, int]) -> None:
     assert quantity == Quantity(str(number * factor))
     assert quantity.value == number * factor
     assert quantity.milli_value == number * factor * 1000
+
+
+JSON_VALUE = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=False) | TEXT,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(TEXT, inner, max_size=3),
+    max_leaves=6,
+)
+
+
+def paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every location inside a JSON document, the root excepted."""
+    found: list[tuple[Any, ...]] = []
+    children = (
+        node.items()
+        if isinstance(node, dict)
+        else enumerate(node)
+        if isinstance(node, list)
+        else []
+    )
+    for key, child in children:
+        found.append((*prefix, key))
+        found.extend(paths(child, (*prefix, key)))
+    return found
+
+
+@st.composite
+def damaged(draw: st.DrawFn, documents: st.SearchStrategy[dict[str, Any]]) -> dict[str, Any]:
+    """A valid document with one value somewhere replaced by arbitrary JSON."""
+    doc = copy.deepcopy(draw(documents))  # st.just() values are shared between examples
+    where = draw(st.sampled_from(paths(doc)))
+    parent: Any = doc
+    for key in where[:-1]:
+        parent = parent[key]
+    parent[where[-1]] = draw(JSON_VALUE)
+    return doc
+
+
+def check_damaged(cls: type[ImageManifest] | type[PodManifest], doc: dict[str, Any]) -> None:
+    try:
+        manifest = cls.from_json(json.dumps(doc), source="fuzz")
+    except ValidationError as exc:
+        assert exc.message.startswith("fuzz: ") and "\n" not in exc.message
+        return
+    assert cls.from_json(manifest.to_json()) == manifest
+
+
+@SETTINGS
+@given(damaged(IMAGE))
+def test_damaged_image_manifests_fail_cleanly(doc: dict[str, Any]) -> None:
+    check_damaged(ImageManifest, doc)
+
+
+@SETTINGS
+@given(damaged(POD))
+def test_damaged_pod_manifests_fail_cleanly(doc: dict[str, Any]) -> None:
+    check_damaged(PodManifest, doc)

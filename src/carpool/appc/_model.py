@@ -15,6 +15,7 @@ starts with the path of the offending field (``app.ports[0].port: 70000 is not a
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Self
 
@@ -57,12 +58,17 @@ def show(value: object, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+_PLAIN_KEY = re.compile(r"^[A-Za-z0-9_./@-]+$")
+
+
 def field_path(loc: Sequence[str | int]) -> str:
-    """``("app", "ports", 0, "port")`` -> ``app.ports[0].port``."""
+    """``("app", "ports", 0, "port")`` -> ``app.ports[0].port``; odd map keys are quoted."""
     path = ""
     for part in loc:
         if isinstance(part, int):
             path += f"[{part}]"
+        elif _PLAIN_KEY.fullmatch(part) is None:
+            path += f"[{json.dumps(part, ensure_ascii=False)}]"
         else:
             path += f".{part}" if path else part
     return path
@@ -112,7 +118,7 @@ def format_errors(exc: pydantic.ValidationError, source: str | None = None) -> s
         line = f"{source}: {line}"
     if len(errors) > 1:
         line += f" (and {len(errors) - 1} more)"
-    return line
+    return " ".join(line.splitlines())
 
 
 def _reject_constant(name: str) -> None:
@@ -128,6 +134,8 @@ def load_json(data: bytes | str, source: str) -> Any:
         raise ValidationError(f"{source}: not UTF-8 text ({exc.reason})") from None
     except ValueError as exc:  # json.JSONDecodeError is a ValueError
         raise ValidationError(f"{source}: invalid JSON: {exc}") from None
+    except RecursionError:
+        raise ValidationError(f"{source}: invalid JSON: nested too deeply") from None
 
 
 class AppcModel(BaseModel):
