@@ -112,11 +112,31 @@ def app_isolation(
             out.warnings.append(f"{where}: unknown isolator, ignored")
     if not have_seccomp:
         out.seccomp = seccomp.default_filter()
+    available = host_capabilities()
     if "capabilities" in insecure:
-        out.capabilities = list(ALL_CAPABILITIES)
+        out.capabilities = available
+    missing = [c for c in out.capabilities if c not in available]
+    if missing:
+        out.warnings.append(
+            f"app {app_name}: carpool itself lacks {', '.join(missing)}; the app will not get them"
+        )
+        out.capabilities = [c for c in out.capabilities if c in available]
     if "seccomp" in insecure:
         out.seccomp = None
     return out
+
+
+def host_capabilities() -> list[str]:
+    """Every capability carpool itself may hand on (its own bounding set)."""
+    mask = (1 << len(ALL_CAPABILITIES)) - 1
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("CapBnd:"):
+                    mask = int(line.split()[1], 16)
+    except OSError:
+        pass
+    return [name for bit, name in enumerate(ALL_CAPABILITIES) if mask & (1 << bit)]
 
 
 @dataclass
