@@ -145,8 +145,20 @@ class _Extraction:
     def run(self, stream: object, expected_id: str | None) -> ExtractResult:
         decompressed, compression = open_decompressed(stream, self.name)  # type: ignore[arg-type]
         reader = self.reader = TarReader(
-            decompressed, source=self.name, max_size=self.max_size, progress=self.progress
+            decompressed,
+            source=self.name,
+            max_size=self.max_size,
+            progress=self.progress,
+            read_ahead=True,
         )
+        try:
+            return self._run(reader, compression, expected_id)
+        finally:
+            reader.close()
+
+    def _run(
+        self, reader: TarReader, compression: Compression, expected_id: str | None
+    ) -> ExtractResult:
         entries = 0
         while (entry := reader.next_entry()) is not None:
             parts = self.layout.admit(entry)
@@ -170,6 +182,7 @@ class _Extraction:
                 self._set_fd_metadata(self.tree.dir_fd(parts, create=False), entry)
         except OSError as e:
             raise ArchiveError(f"{self.name}: cannot set directory metadata: {e}") from e
+        assert self.manifest is not None
         return ExtractResult(
             image_id=reader.image_id,
             manifest=self.manifest,

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from carpool.aci.compression import DECOMPRESSION_ERRORS, Compression, open_decompressed
+from carpool.aci.chunks import open_chunks
+from carpool.aci.compression import Compression, open_decompressed
 from carpool.aci.layout import MANIFEST, Layout
 from carpool.aci.manifest import MAX_MANIFEST_SIZE, parse_manifest
 from carpool.aci.source import Source, check_expected_id, open_source, source_name
@@ -14,8 +14,6 @@ from carpool.aci.tarstream import TarReader
 from carpool.appc import ImageManifest
 from carpool.errors import ArchiveError
 from carpool.progress import SILENT, Progress
-
-_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -39,38 +37,24 @@ def read_manifest(source: Source, *, name: str | None = None) -> ImageManifest:
     label = source_name(source, name)
     with open_source(source, label) as stream:
         decompressed, _ = open_decompressed(stream, label)
-        reader = TarReader(decompressed, source=label)
-        layout = Layout(label)
-        while (entry := reader.next_entry()) is not None:
-            if layout.admit(entry) == (MANIFEST,):
-                data = reader.read_data(MAX_MANIFEST_SIZE, f"{label}: manifest")
-                return parse_manifest(data, label)
+        with TarReader(decompressed, source=label) as reader:
+            layout = Layout(label)
+            while (entry := reader.next_entry()) is not None:
+                if layout.admit(entry) == (MANIFEST,):
+                    data = reader.read_data(MAX_MANIFEST_SIZE, f"{label}: manifest")
+                    return parse_manifest(data, label)
     raise ArchiveError(f"{label}: no manifest in the archive")
 
 
 def image_id_of(source: Source, *, name: str | None = None, max_size: int | None = None) -> str:
     """``sha512-<hex>`` of the uncompressed tar stream, without looking inside it."""
     label = source_name(source, name)
-    digest = hashlib.sha512()
-    buffer = bytearray(_CHUNK)
-    view = memoryview(buffer)
-    total = 0
     with open_source(source, label) as stream:
         decompressed, _ = open_decompressed(stream, label)
-        while True:
-            try:
-                got = decompressed.readinto(view) or 0
-            except DECOMPRESSION_ERRORS as e:
-                raise ArchiveError(f"{label}: corrupt or truncated data: {e}") from e
-            if not got:
-                break
-            total += got
-            if max_size is not None and total > max_size:
-                raise ArchiveError(
-                    f"{label}: uncompressed archive exceeds the limit of {max_size} bytes"
-                )
-            digest.update(view[:got])
-    return "sha512-" + digest.hexdigest()
+        chunks, digest = open_chunks(decompressed, source=label, max_size=max_size)
+        while chunks.next():
+            pass
+    return "sha512-" + digest.hash.hexdigest()
 
 
 def inspect_image(
@@ -100,22 +84,12 @@ def inspect_image(
             max_size=max_size,
             tee=copy_to.write if copy_to is not None else None,
             progress=progress,
+            read_ahead=True,
         )
-        layout = Layout(label)
-        manifest: ImageManifest | None = None
-        manifest_bytes = b""
-        entries = 0
-        while (entry := reader.next_entry()) is not None:
-            parts = layout.admit(entry)
-            if parts is None:
-                continue
-            entries += 1
-            if parts == (MANIFEST,):
-                manifest_bytes = reader.read_data(MAX_MANIFEST_SIZE, f"{label}: manifest")
-                manifest = parse_manifest(manifest_bytes, label)
-        if manifest is None:
-            raise ArchiveError(f"{label}: no manifest in the archive")
-        reader.finish()
+        try:
+            manifest, manifest_bytes, entries = _check_entries(reader, label)
+        finally:
+            reader.close()
     check_expected_id(reader.image_id, expected_id, label)
     return ImageInfo(
         image_id=reader.image_id,
@@ -125,3 +99,22 @@ def inspect_image(
         entries=entries,
         compression=compression,
     )
+
+
+def _check_entries(reader: TarReader, label: str) -> tuple[ImageManifest, bytes, int]:
+    layout = Layout(label)
+    manifest: ImageManifest | None = None
+    manifest_bytes = b""
+    entries = 0
+    while (entry := reader.next_entry()) is not None:
+        parts = layout.admit(entry)
+        if parts is None:
+            continue
+        entries += 1
+        if parts == (MANIFEST,):
+            manifest_bytes = reader.read_data(MAX_MANIFEST_SIZE, f"{label}: manifest")
+            manifest = parse_manifest(manifest_bytes, label)
+    if manifest is None:
+        raise ArchiveError(f"{label}: no manifest in the archive")
+    reader.finish()
+    return manifest, manifest_bytes, entries

@@ -14,11 +14,11 @@ end-of-archive marker so the digest covers the whole stream.
 from __future__ import annotations
 
 import enum
-import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from carpool.aci.compression import DECOMPRESSION_ERRORS, ReadableInto
+from carpool.aci.chunks import open_chunks
+from carpool.aci.compression import ReadableInto
 from carpool.errors import ArchiveError
 from carpool.progress import SILENT, Progress
 
@@ -26,7 +26,6 @@ BLOCK = 512
 _ZERO_BLOCK = bytes(BLOCK)
 #: Largest PAX extended header or GNU long name accepted (they are held in memory).
 MAX_EXTENDED_HEADER = 1 << 20
-_BUFFER_SIZE = 1 << 20
 
 
 class EntryType(enum.Enum):
@@ -171,7 +170,8 @@ class TarReader:
     Call :meth:`next_entry` until it returns None, consuming each entry's data with
     :meth:`data_chunks`/:meth:`read_data` (or letting :meth:`next_entry` skip it), then
     :meth:`finish`.  ``max_size`` bounds the uncompressed bytes read, to defeat endless data;
-    ``tee`` sees every uncompressed byte in order (for copying the tar somewhere).
+    ``tee`` sees every uncompressed byte in order (for copying the tar somewhere), from the
+    read-ahead thread when ``read_ahead`` is set; then :meth:`close` must be called.
     """
 
     def __init__(
@@ -182,53 +182,55 @@ class TarReader:
         max_size: int | None = None,
         tee: Callable[[memoryview], object] | None = None,
         progress: Progress = SILENT,
+        read_ahead: bool = False,
     ) -> None:
-        self._stream = stream
         self._source = source
         self._max_size = max_size
-        self._tee = tee
         self._progress = progress
-        self._buffer = bytearray(_BUFFER_SIZE)
-        self._view = memoryview(self._buffer)
+        self._chunks, self._digest = open_chunks(
+            stream, source=source, max_size=max_size, tee=tee, read_ahead=read_ahead
+        )
+        self._view = memoryview(b"")
         self._pos = 0
         self._end = 0
-        self._hash = hashlib.sha512()
-        self._read = 0  # bytes read from the stream (all hashed)
+        self._base = 0  # stream offset of self._view[0]
         self._entry_left = 0  # data bytes of the current entry not consumed yet
         self._entry_padding = 0
         self._global_pax: dict[str, bytes] = {}
         self._ended = False
         self._eof = False
 
+    def close(self) -> None:
+        """Stop reading ahead (if it does); the reader cannot be used afterwards."""
+        self._chunks.close()
+
+    def __enter__(self) -> TarReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     # -- raw byte access -------------------------------------------------------------
 
     @property
     def offset(self) -> int:
         """Bytes of the uncompressed stream consumed so far."""
-        return self._read - (self._end - self._pos)
+        return self._base + self._pos
 
     def _refill(self) -> bool:
         if self._eof:
             return False
-        try:
-            got = self._stream.readinto(self._view) or 0
-        except DECOMPRESSION_ERRORS as e:
-            raise ArchiveError(f"{self._source}: corrupt or truncated data: {e}") from e
-        if got == 0:
+        chunk = self._chunks.next()
+        self._base += self._end
+        if not chunk:
             self._eof = True
+            self._view = chunk
+            self._pos = self._end = 0
             return False
-        chunk = self._view[:got]
-        self._hash.update(chunk)
-        if self._tee is not None:
-            self._tee(chunk)
-        self._read += got
-        self._progress.advance(got)
-        if self._max_size is not None and self._read > self._max_size:
-            raise ArchiveError(
-                f"{self._source}: uncompressed archive exceeds the limit of {self._max_size} bytes"
-            )
+        self._progress.advance(len(chunk))
+        self._view = chunk
         self._pos = 0
-        self._end = got
+        self._end = len(chunk)
         return True
 
     def _take(self, size: int) -> memoryview:
@@ -429,12 +431,12 @@ class TarReader:
     @property
     def size(self) -> int:
         """Uncompressed bytes read so far (the whole tar after :meth:`finish`)."""
-        return self._read
+        return self._digest.size
 
     @property
     def image_id(self) -> str:
         """``sha512-<hex>`` of the uncompressed stream; complete only after :meth:`finish`."""
-        return "sha512-" + self._hash.hexdigest()
+        return "sha512-" + self._digest.hash.hexdigest()
 
 
 _DEVICES = frozenset({EntryType.CHARDEV, EntryType.BLOCKDEV})
