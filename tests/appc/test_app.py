@@ -260,3 +260,10 @@ def test_deeply_nested_json_is_refused_cleanly() -> None:
     data = '{"acKind": ' + "[" * 100_000 + "]" * 100_000 + "}"
     with pytest.raises(ValidationError, match=r"^manifest: invalid JSON: nested too deeply$"):
         ImageManifest.from_json(data)
+
+
+def test_both_gid_spellings_at_once_is_ambiguous() -> None:
+    doc = image_with_app(supplementaryGids=[1], supplementaryGIDs=[2])
+    assert image_error(doc) == (
+        "manifest: app.supplementaryGids: given twice (also as supplementaryGIDs)"
+    )

@@ -291,3 +291,32 @@ def test_rkt_style_nulls_round_trip() -> None:
     manifest = PodManifest.from_json(doc)
     assert manifest.volumes == [] and manifest.ports == []
     assert manifest.to_dict() == doc
+
+
+def test_pod_app_replaces_the_image_app_and_overlays_annotations() -> None:
+    image = ImageManifest.from_json(
+        {
+            "acKind": "ImageManifest",
+            "acVersion": "0.8.11",
+            "name": "example.com/web",
+            "app": app(exec=["/bin/web"], environment=[{"name": "A", "value": "1"}]),
+            "annotations": [{"name": "a", "value": "image"}, {"name": "b", "value": "image"}],
+        }
+    )
+    plain, custom = PodManifest.from_json(
+        pod(
+            apps=[
+                runtime_app("plain"),
+                runtime_app(
+                    "custom",
+                    app=app(exec=["/bin/other"]),
+                    annotations=[{"name": "b", "value": "pod"}, {"name": "c", "value": "pod"}],
+                ),
+            ]
+        )
+    ).apps
+    assert plain.effective_app(image) == image.app
+    replaced = custom.effective_app(image)
+    assert replaced is not None and replaced.exec == ["/bin/other"] and replaced.environment == []
+    assert plain.merged_annotations(image) == {"a": "image", "b": "image"}
+    assert custom.merged_annotations(image) == {"a": "image", "b": "pod", "c": "pod"}

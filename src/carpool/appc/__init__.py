@@ -1,9 +1,35 @@
 """The App Container (appc) spec as data: names, labels, quantities, manifests.
 
-Pure: nothing here touches the disk or runs processes.  Every model parses with
-``Model.from_json(data, source=...)`` and writes with ``.to_json()``/``.to_dict()``;
-invalid input raises :class:`carpool.errors.ValidationError` naming the field, e.g.
-``manifest: app.ports[0].port: 70000 is not a port``.
+Pure: nothing here touches the disk or runs processes.
+
+Reading and writing
+    Every model parses a JSON document with ``Model.from_json(data, source=...)``
+    (``bytes``, ``str`` or an already-decoded ``dict``; JSON camelCase keys only) and
+    writes it with ``.to_dict()`` / ``.to_json()``.  Output keeps Go's field order, only
+    the fields present in the input (or set in Python), unknown keys, and ``null`` where
+    Go wrote ``null``; so ``Model.from_json(m.to_json()) == m`` and a manifest written by
+    rkt comes back byte for byte.  Python code builds models with snake_case keyword
+    arguments (``App(exec=[...], user="0", group="0", supplementary_gids=[4])``); such
+    programming errors raise pydantic's ``ValidationError``, whereas documents raise
+    :class:`carpool.errors.ValidationError` with one line naming the field, e.g.
+    ``manifest: app.ports[0].port: 70000 is not a port``.
+
+Deliberate differences from Go's appc library (``schema/``), each stricter or more lenient
+only where Go's behaviour would hurt a user:
+    * unknown isolators are kept and flagged (``Isolator.known``, ``App.unknown_isolators``)
+      instead of failing the whole manifest, as the spec allows;
+    * unknown JSON keys are kept and written back (Go drops them);
+    * ``sanitize_ac_name`` collapses runs of dashes so its result is always a valid AC Name;
+    * image IDs must be lowercase hex (Go accepts any non-empty value after ``sha512-``);
+    * ``acVersion`` must be in carpool's major series 0.x (Go only rejects older majors);
+    * event handlers need a non-empty ``exec``; capability names must look like ``CAP_*``;
+      resource quantities must not be negative and a ``request`` must not exceed its
+      ``limit``;
+    * ``empty`` volumes keep ``mode``/``uid``/``gid`` absent when absent (Go fills in
+      ``0755``/0/0 and writes them back); :attr:`Volume.mode_bits` and
+      :attr:`Volume.owner` apply those defaults;
+    * giving both ``supplementaryGIDs`` and ``supplementaryGids`` is an error (Go keeps
+      whichever comes last).
 """
 
 from carpool.appc.app import App, EnvironmentVariable, EventHandler, MountPoint, Port
@@ -11,6 +37,7 @@ from carpool.appc.image import IMAGE_MANIFEST_KIND, Dependency, ImageManifest
 from carpool.appc.imageid import ImageID, image_id_prefix, is_image_id_prefix
 from carpool.appc.isolators import (
     DEFAULT_CAPABILITIES,
+    ISOLATOR_SCOPES,
     KNOWN_ISOLATORS,
     AppArmorProfile,
     CapabilitiesRemoveSet,
@@ -54,6 +81,7 @@ __all__ = [
     "APPC_SPEC_VERSION",
     "DEFAULT_CAPABILITIES",
     "IMAGE_MANIFEST_KIND",
+    "ISOLATOR_SCOPES",
     "KNOWN_ISOLATORS",
     "POD_MANIFEST_KIND",
     "VALID_OS_ARCH",

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AliasChoices, Field, model_validator
 
@@ -143,6 +144,17 @@ class App(AppcModel):
     ports: list[Port] = Field(default_factory=list)
     user_annotations: dict[str, str] = Field(default_factory=dict, alias="userAnnotations")
     user_labels: dict[str, str] = Field(default_factory=dict, alias="userLabels")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_gid_spelling(cls, data: Any) -> Any:
+        if (
+            isinstance(data, Mapping)
+            and "supplementaryGIDs" in data
+            and "supplementaryGids" in data
+        ):
+            raise invalid("given twice (also as supplementaryGIDs)", "supplementaryGids")
+        return data
 
     def event_handler(self, name: EventName) -> EventHandler | None:
         """The ``pre-start`` or ``post-stop`` handler, if any."""

@@ -13,7 +13,7 @@ from pydantic import AfterValidator, Field, ValidationInfo, model_validator
 
 from carpool.appc._model import AppcModel, invalid, require_document_keys, show
 from carpool.appc.app import MAX_ID, MAX_PORT, App, Port
-from carpool.appc.image import kind_check
+from carpool.appc.image import ImageManifest, kind_check
 from carpool.appc.imageid import ImageID
 from carpool.appc.isolators import Isolator, Isolators, find_isolator, unknown_isolators
 from carpool.appc.labels import Annotations, Labels, find_value
@@ -120,6 +120,16 @@ class RuntimeApp(AppcModel):
 
     def annotation(self, name: str) -> str | None:
         return find_value(self.annotations, name)
+
+    def effective_app(self, image: ImageManifest) -> App | None:
+        """What to run: this pod app's ``app`` (it replaces, never merges), or the image's."""
+        return self.app if self.app is not None else image.app
+
+    def merged_annotations(self, image: ImageManifest) -> dict[str, str]:
+        """Image annotations overlaid with this pod app's; pod values win (metadata service)."""
+        merged = {annotation.name: annotation.value for annotation in image.annotations}
+        merged.update((annotation.name, annotation.value) for annotation in self.annotations)
+        return merged
 
 
 def _check_host_port(value: int) -> int:
