@@ -36,7 +36,7 @@ _UDIGITS = "0123456789ABCDEFX"
 
 
 def _shortest_digits(f: float, bits: int = 64) -> tuple[str, int]:
-    """Shortest decimal digits that round-trip ``abs(f)``: (digits, dp), value = 0.d × 10^dp."""
+    """Shortest decimal digits that round-trip ``abs(f)``: (digits, dp), value = 0.d * 10**dp."""
     f = abs(f)
     if f == 0:
         return "", 0

@@ -199,6 +199,7 @@ class State:
         try:
             new.walk(dot, tmpl.tree.root)
         except RecursionError:
+            self.node = t
             raise self.errorf(f"exceeded maximum template depth ({MAX_EXEC_DEPTH})") from None
 
     # -- pipelines and commands

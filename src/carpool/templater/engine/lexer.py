@@ -6,8 +6,10 @@ error messages (``template: NAME:LINE: …``) are built from them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import Any
 
 from carpool.templater.gofmt import quote
 
@@ -68,6 +70,8 @@ KEYWORDS = {
 }
 
 SPACE_CHARS = " \t\r\n"
+# a lexer state: a bound method returning the next state (None at the end)
+_State = Callable[[], Any] | None
 _EOF = ""
 
 
@@ -136,7 +140,7 @@ class Lexer:
         self.line = 1
         self.start_line = 1
         self.items: list[Item] = []
-        self.state = self.lex_text
+        self.state: Callable[[], Any] = self.lex_text
         self.done = False
 
     # -- driver
@@ -198,12 +202,12 @@ class Lexer:
                 break
         self.backup()
 
-    def errorf(self, msg: str) -> None:
+    def errorf(self, msg: str) -> _State:
         self.items.append(Item(T.ERROR, self.start, msg, self.start_line))
         return None
 
     # -- states
-    def lex_text(self):  # type: ignore[no-untyped-def]
+    def lex_text(self) -> _State:
         x = self.input.find(self.left, self.pos)
         if x >= 0:
             ldn = len(self.left)
@@ -234,7 +238,7 @@ class Lexer:
             return True, False
         return False, False
 
-    def lex_left_delim(self):  # type: ignore[no-untyped-def]
+    def lex_left_delim(self) -> _State:
         self.pos += len(self.left)
         trim = _has_left_trim(self.input, self.pos)
         after = 2 if trim else 0
@@ -248,7 +252,7 @@ class Lexer:
         self.paren_depth = 0
         return self.lex_inside_action
 
-    def lex_comment(self):  # type: ignore[no-untyped-def]
+    def lex_comment(self) -> _State:
         self.pos += 2
         i = self.input.find("*/", self.pos)
         if i < 0:
@@ -268,7 +272,7 @@ class Lexer:
         self.ignore()
         return self.lex_text
 
-    def lex_right_delim(self):  # type: ignore[no-untyped-def]
+    def lex_right_delim(self) -> _State:
         trim = _has_right_trim(self.input, self.pos)
         if trim:
             self.pos += 2
@@ -281,7 +285,7 @@ class Lexer:
             self.ignore()
         return self.lex_text
 
-    def lex_inside_action(self):  # type: ignore[no-untyped-def]
+    def lex_inside_action(self) -> _State:
         delim, _ = self.at_right_delim()
         if delim:
             if self.paren_depth == 0:
@@ -331,7 +335,7 @@ class Lexer:
             return self.errorf(f"unrecognized character in action: {_sharp_u(r)}")
         return self.lex_inside_action
 
-    def lex_space(self):  # type: ignore[no-untyped-def]
+    def lex_space(self) -> _State:
         num = 0
         while True:
             r = self.peek()
@@ -348,7 +352,7 @@ class Lexer:
         self.emit(T.SPACE)
         return self.lex_inside_action
 
-    def lex_identifier(self):  # type: ignore[no-untyped-def]
+    def lex_identifier(self) -> _State:
         while True:
             r = self.next()
             if _is_alnum(r):
@@ -373,16 +377,16 @@ class Lexer:
                 self.emit(T.IDENTIFIER)
             return self.lex_inside_action
 
-    def lex_field(self):  # type: ignore[no-untyped-def]
+    def lex_field(self) -> _State:
         return self.lex_field_or_variable(T.FIELD)
 
-    def lex_variable(self):  # type: ignore[no-untyped-def]
+    def lex_variable(self) -> _State:
         if self.at_terminator():
             self.emit(T.VARIABLE)
             return self.lex_inside_action
         return self.lex_field_or_variable(T.VARIABLE)
 
-    def lex_field_or_variable(self, typ: T):  # type: ignore[no-untyped-def]
+    def lex_field_or_variable(self, typ: T) -> _State:
         if self.at_terminator():
             self.emit(T.VARIABLE if typ == T.VARIABLE else T.DOT)
             return self.lex_inside_action
@@ -404,7 +408,7 @@ class Lexer:
             return True
         return self.input.startswith(self.right, self.pos)
 
-    def lex_char(self):  # type: ignore[no-untyped-def]
+    def lex_char(self) -> _State:
         while True:
             r = self.next()
             if r == "\\":
@@ -419,7 +423,7 @@ class Lexer:
         self.emit(T.CHAR_CONSTANT)
         return self.lex_inside_action
 
-    def lex_number(self):  # type: ignore[no-untyped-def]
+    def lex_number(self) -> _State:
         if not self.scan_number():
             return self.errorf(f"bad number syntax: {quote(self.input[self.start : self.pos])}")
         sign = self.peek()
@@ -456,7 +460,7 @@ class Lexer:
             return False
         return True
 
-    def lex_quote(self):  # type: ignore[no-untyped-def]
+    def lex_quote(self) -> _State:
         while True:
             r = self.next()
             if r == "\\":
@@ -471,7 +475,7 @@ class Lexer:
         self.emit(T.STRING)
         return self.lex_inside_action
 
-    def lex_raw_quote(self):  # type: ignore[no-untyped-def]
+    def lex_raw_quote(self) -> _State:
         while True:
             r = self.next()
             if r == "":

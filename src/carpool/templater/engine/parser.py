@@ -477,15 +477,20 @@ class Tree:
             num.is_int = num.is_uint = num.is_float = True
             return num
         if typ == T.COMPLEX:
-            # fmt.Sscan of a complex constant: carpool does not support complex numbers
-            self.errorf(f"complex constant {text} is not supported")
+            value = _parse_complex(text)
+            if value is None:
+                self.errorf("expected integer")
+            assert value is not None
+            num.is_complex = True
+            num.complex128 = value
+            _simplify_complex(num)
+            return num
         if text.endswith("i"):
             f = parse_float(text[:-1])
             if f is not None:
                 num.is_complex = True
                 num.complex128 = complex(0, f)
-                if f == 0:
-                    num.is_int = num.is_uint = num.is_float = True
+                _simplify_complex(num)
                 return num
         u = parse_int(text, signed=False)
         if u is not None and 0 <= u < 1 << 64:
@@ -523,6 +528,33 @@ class Tree:
 
 
 # ------------------------------------------------------------------ Go literal syntax
+
+
+def _parse_complex(text: str) -> complex | None:
+    """``fmt.Sscan`` of a complex constant like ``1+2i`` (what the lexer accepts)."""
+    for k in range(len(text) - 2, 0, -1):
+        if text[k] in "+-" and text[k - 1] not in "eEpP":
+            re_part = parse_float(text[:k])
+            im_part = parse_float(text[k:-1])
+            if re_part is None or im_part is None:
+                return None
+            return complex(re_part, im_part)
+    return None
+
+
+def _simplify_complex(num: n.NumberNode) -> None:
+    """Go's ``simplifyComplex``: a complex with no imaginary part is also a float/int."""
+    num.is_float = num.complex128.imag == 0
+    if num.is_float:
+        f = num.complex128.real
+        num.float64 = f
+        integral = f == math.floor(f) if math.isfinite(f) else False
+        num.is_int = integral and -(2.0**63) <= f < 2.0**63
+        if num.is_int:
+            num.int64 = int(f)
+        num.is_uint = integral and 0 <= f < 2.0**64
+        if num.is_uint:
+            num.uint64 = int(f)
 
 
 def _underscore_ok(s: str) -> bool:
