@@ -313,6 +313,32 @@ def test_sysctl_at_pod_level() -> None:
 # -- lists ---------------------------------------------------------------------------
 
 
+def test_bounding_capabilities_as_rkt_computes_them() -> None:
+    def bounding(*isolators: dict[str, Any]) -> tuple[str, ...]:
+        manifest = ImageManifest.from_json(image_with_app(isolators=list(isolators)))
+        assert manifest.app is not None
+        return manifest.app.bounding_capabilities()
+
+    assert bounding() == DEFAULT_CAPABILITIES
+    retain = "os/linux/capabilities-retain-set"
+    remove = "os/linux/capabilities-remove-set"
+    assert bounding(
+        isolator(retain, {"set": ["CAP_NET_ADMIN", "CAP_CHOWN"]}),
+        isolator(retain, {"set": ["CAP_CHOWN", "CAP_KILL"]}),
+    ) == ("CAP_NET_ADMIN", "CAP_CHOWN", "CAP_KILL")
+    assert bounding(
+        isolator(remove, {"set": ["CAP_NET_RAW"]}), isolator(remove, {"set": ["CAP_MKNOD"]})
+    ) == tuple(c for c in DEFAULT_CAPABILITIES if c not in ("CAP_NET_RAW", "CAP_MKNOD"))
+
+
+def test_no_new_privileges_last_one_wins() -> None:
+    nnp = "os/linux/no-new-privileges"
+    for values, expected in [((), False), ((True,), True), ((True, False), False)]:
+        doc = image_with_app(isolators=[isolator(nnp, value) for value in values])
+        manifest = ImageManifest.from_json(doc)
+        assert manifest.app is not None and manifest.app.no_new_privileges() is expected
+
+
 def test_known_isolators_appear_once() -> None:
     assert (
         error(

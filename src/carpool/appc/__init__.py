@@ -22,6 +22,9 @@ only where Go's behaviour would hurt a user:
     * ``sanitize_ac_name`` collapses runs of dashes so its result is always a valid AC Name;
     * image IDs must be lowercase hex (Go accepts any non-empty value after ``sha512-``);
     * ``acVersion`` must be in carpool's major series 0.x (Go only rejects older majors);
+    * resource isolators (and seccomp, SELinux, AppArmor, OOM score, CPU shares, sysctl)
+      may appear once per app or pod; capability sets and no-new-privileges may repeat
+      as in Go;
     * event handlers need a non-empty ``exec``; capability names must look like ``CAP_*``;
       resource quantities must not be negative and a ``request`` must not exceed its
       ``limit``;

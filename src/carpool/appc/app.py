@@ -8,7 +8,14 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, AliasChoices, Field, model_validator
 
 from carpool.appc._model import AppcModel, invalid, show
-from carpool.appc.isolators import Isolator, Isolators, find_isolator, unknown_isolators
+from carpool.appc.isolators import (
+    Isolator,
+    Isolators,
+    bounding_capabilities,
+    find_isolator,
+    no_new_privileges,
+    unknown_isolators,
+)
 from carpool.appc.names import ACName, EnvName, NonEmptyStr
 
 MAX_PORT = 65535
@@ -181,3 +188,11 @@ class App(AppcModel):
     def unknown_isolators(self) -> list[str]:
         """Names of isolators carpool does not understand (for the runtime to report)."""
         return unknown_isolators(self.isolators)
+
+    def bounding_capabilities(self) -> tuple[str, ...]:
+        """The capability bounding set the isolators ask for (default: 14 capabilities)."""
+        return bounding_capabilities(self.isolators)
+
+    def no_new_privileges(self) -> bool:
+        """Whether the app runs with no-new-privileges."""
+        return no_new_privileges(self.isolators)

@@ -483,6 +483,12 @@ class Isolator(AppcModel):
         return self._typed
 
 
+#: Isolators Go's appc lets appear several times (rkt unions capability sets; for
+#: no-new-privileges the last one wins).  Every other known isolator appears at most once.
+MULTIPLE_ALLOWED: frozenset[str] = frozenset(
+    {CAPABILITIES_RETAIN_SET, CAPABILITIES_REMOVE_SET, NO_NEW_PRIVILEGES}
+)
+
 _EXCLUSIVE = {
     CAPABILITIES_REMOVE_SET: CAPABILITIES_RETAIN_SET,
     CAPABILITIES_RETAIN_SET: CAPABILITIES_REMOVE_SET,
@@ -496,7 +502,7 @@ def _check_isolators(isolators: list[Isolator]) -> list[Isolator]:
     for index, isolator in enumerate(isolators):
         if not isolator.known:
             continue
-        if isolator.name in seen:
+        if isolator.name in seen and isolator.name not in MULTIPLE_ALLOWED:
             raise invalid(f"more than one {show(isolator.name)} isolator", index, "name")
         rival = _EXCLUSIVE.get(isolator.name)
         if rival in seen:
@@ -516,6 +522,33 @@ def find_isolator(isolators: list[Isolator], name: str) -> Isolator | None:
         if isolator.name == name:
             return isolator
     return None
+
+
+def bounding_capabilities(isolators: list[Isolator]) -> tuple[str, ...]:
+    """The app's capability bounding set: the retain sets' union, or the default set minus
+    the remove sets' union, or :data:`DEFAULT_CAPABILITIES` (as rkt computes it)."""
+    retained: dict[str, None] = {}
+    removed: set[str] = set()
+    any_retain = False
+    for isolator in isolators:
+        typed = isolator.typed
+        if isinstance(typed, CapabilitiesRetainSet):
+            any_retain = True
+            retained.update(dict.fromkeys(typed.capabilities))
+        elif isinstance(typed, CapabilitiesRemoveSet):
+            removed.update(typed.capabilities)
+    if any_retain:
+        return tuple(retained)
+    return tuple(cap for cap in DEFAULT_CAPABILITIES if cap not in removed)
+
+
+def no_new_privileges(isolators: list[Isolator]) -> bool:
+    """Whether ``os/linux/no-new-privileges`` is on (the last one wins; default off)."""
+    enabled = False
+    for isolator in isolators:
+        if isinstance(isolator.typed, NoNewPrivileges):
+            enabled = isolator.typed.enabled
+    return enabled
 
 
 def unknown_isolators(isolators: list[Isolator]) -> list[str]:
