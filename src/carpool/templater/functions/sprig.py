@@ -1009,14 +1009,12 @@ def _expand(template: str, m: re.Match[str]) -> str:
         name = g.group(1) or g.group(2)
         try:
             value = m.group(int(name)) if name.isdigit() else m.group(name)
-        except (IndexError, error_types):
+        except (IndexError, re.error):
             return ""
         return value or ""
 
     return _GO_EXPAND.sub(group, template)
 
-
-error_types = (re.error, IndexError)
 
 
 def _replace_all(regex: str, s: str, repl: Callable[[re.Match[str]], str]) -> str:
