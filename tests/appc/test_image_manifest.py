@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -25,7 +26,12 @@ def test_minimal_manifest() -> None:
 @pytest.mark.parametrize("as_type", [bytes, str, dict])
 def test_from_json_accepts_bytes_text_and_objects(as_type: type) -> None:
     doc = image(labels=[{"name": "version", "value": "1"}])
-    data = {bytes: json.dumps(doc).encode(), str: json.dumps(doc), dict: doc}[as_type]
+    forms: dict[type, bytes | str | dict[str, Any]] = {
+        bytes: json.dumps(doc).encode(),
+        str: json.dumps(doc),
+        dict: doc,
+    }
+    data = forms[as_type]
     assert ImageManifest.from_json(data).version == "1"
 
 

@@ -15,6 +15,7 @@ from carpool.appc import (
     CPUShares,
     ImageManifest,
     Isolator,
+    IsolatorValue,
     NoNewPrivileges,
     OOMScoreAdj,
     PodManifest,
@@ -379,7 +380,7 @@ def test_isolator_value_is_required() -> None:
 
 
 def test_isolators_built_from_typed_values() -> None:
-    values = [
+    values: list[IsolatorValue] = [
         ResourceCPU(limit=Quantity("2"), request=Quantity("500m")),
         ResourceMemory(limit=Quantity("1Gi")),
         ResourceNetworkBandwidth(limit=Quantity("1M")),
@@ -395,7 +396,7 @@ def test_isolators_built_from_typed_values() -> None:
     for value in values:
         built = Isolator.of(value)
         assert built.known
-        expected = value
+        expected: IsolatorValue = value
         if isinstance(value, ResourceMemory):  # request defaults to the limit when parsed
             expected = ResourceMemory(limit=Quantity("1Gi"), request=Quantity("1Gi"))
         assert built.typed == expected
