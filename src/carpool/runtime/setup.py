@@ -58,6 +58,18 @@ class AppPlan:
     before: list[Step] = field(default_factory=list)
     after: list[Step] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
+    uid: int = 0
+    gid: int = 0
+
+    def helper_bundle(self, suffix: str, args: list[str]) -> Path:
+        """A bundle like the app's, running ``args`` (a templates ``checkCmd``)."""
+        config = json.loads((self.bundle / "config.json").read_text())
+        config["process"]["args"] = args
+        config["process"]["terminal"] = False
+        bundle = self.app_dir / "oci" / suffix
+        bundle.mkdir(parents=True, exist_ok=True)
+        (bundle / "config.json").write_text(json.dumps(config))
+        return bundle
 
 
 def container_prefix(pod_uuid: str) -> str:
@@ -261,7 +273,9 @@ def setup(data_dir: Path, pod: Pod, opts: RunOptions) -> list[AppPlan]:
         base.mounts += mounts
 
         main_id = f"{prefix}{name}"
-        plan = AppPlan(name, app_dir, rootfs, main_id, app_dir / "oci" / "main", env=env)
+        plan = AppPlan(
+            name, app_dir, rootfs, main_id, app_dir / "oci" / "main", env=env, uid=uid, gid=gid
+        )
         _write_bundle(plan.bundle, base)
 
         handlers = {h["name"]: h["exec"] for h in app.get("eventHandlers") or []}

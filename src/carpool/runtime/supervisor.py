@@ -206,7 +206,7 @@ class Supervisor:
 def run_plans(
     sup: Supervisor,
     plans: list[AppPlan],
-    render_templates: Callable[[AppPlan], None],
+    render_templates: Callable[[AppPlan], list[list[str]]],
 ) -> int:
     """Run every app (pre-start steps, the app, post-stop); the pod's exit status."""
     status = 0
@@ -224,7 +224,18 @@ def run_plans(
             if sup.stopping or sup.signalled is not None or sup.stop_marker():
                 break
             if step.kind == "templates":
-                render_templates(plan)
+                for number, args in enumerate(render_templates(plan)):
+                    suffix = f"check.{number}"
+                    bundle = plan.helper_bundle(suffix, args)
+                    check = Step("container", "check", f"{plan.container_id}.{suffix}", bundle)
+                    code = run_step(plan, check)
+                    if code != 0:
+                        log.error("app %s: template check %r failed", plan.name, args[-1])
+                        status = status or code
+                        break
+                if status:
+                    (plan.app_dir / "exit").write_text(f"{status}\n")
+                    break
                 continue
             code = run_step(plan, step)
             if code != 0:
