@@ -14,7 +14,12 @@ from tests.runtime.images import BUSYBOX, build_aci
 pytestmark = pytest.mark.host
 
 NONE = ("--net", "none")
-EARLY = b"#!/dgr/bin/busybox sh\nmkdir -p /dgr/attributes/zz-early\necho 'default: {app: {from_early: yes}}' > /dgr/attributes/zz-early/e.yml\necho early ran\n"
+EARLY = (
+    b"#!/dgr/bin/busybox sh\n"
+    b"mkdir -p /dgr/attributes/zz-early\n"
+    b"echo 'default: {app: {from_early: yes}}' > /dgr/attributes/zz-early/e.yml\n"
+    b"echo early ran\n"
+)
 LATE = b"#!/dgr/bin/busybox sh\ntest -f /etc/app.conf && echo late sees config\n"
 
 
