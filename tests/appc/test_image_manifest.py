@@ -214,3 +214,10 @@ def test_explicit_defaults_survive_output() -> None:
         labels=[],
     )
     assert ImageManifest.from_json(doc).to_dict() == doc
+
+
+def test_snake_case_null_in_json_stays_an_unknown_key() -> None:
+    doc = image(path_whitelist=None, pathWhitelist=["/etc"])
+    manifest = ImageManifest.from_json(doc)
+    assert manifest.path_whitelist == ["/etc"]
+    assert manifest.to_dict() == doc

@@ -159,11 +159,12 @@ class AppcModel(BaseModel):
         """Go writes ``null`` for an empty slice or map: read it as empty, remember it."""
         nulls: list[str] = []
         if isinstance(data, Mapping):
+            document = bool(info.context and info.context.get(DOCUMENT))
             replaced = dict(data)
             for name, field in cls.model_fields.items():
                 if field.default_factory not in (list, dict):
                     continue
-                for key in _input_keys(name, field):
+                for key in _input_keys(name, field, by_name=not document):
                     if key in replaced and replaced[key] is None:
                         replaced[key] = field.default_factory()
                         nulls.append(name)
@@ -215,8 +216,8 @@ class AppcModel(BaseModel):
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
 
 
-def _input_keys(name: str, field: pydantic.fields.FieldInfo) -> list[str]:
-    keys = [name]
+def _input_keys(name: str, field: pydantic.fields.FieldInfo, *, by_name: bool) -> list[str]:
+    keys = [name] if by_name or not (field.alias or field.validation_alias) else []
     if field.alias:
         keys.append(field.alias)
     alias = field.validation_alias
