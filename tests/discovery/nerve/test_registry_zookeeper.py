@@ -95,11 +95,12 @@ def test_session_expiry_re_registers(zk: ZooKeeperServer, registry: Any, kazoo_c
     assert reg.wait_registered(10)
     old_path, old_session = reg.path, registry.session_id
     expire_session(zk.hosts, registry.client)
-    assert reg.wait_registered(15)
+    # (kazoo calls state listeners in no fixed order: wait for the new session's node)
+    wait_for(lambda: reg.path != old_path and reg.wait_registered(0.1), timeout=15)
     assert registry.session_id != old_session
     nodes = zk_nodes(kazoo_client, "/it/c/svc")
     assert list(nodes.values()) == [b"payload"]  # exactly one node: no orphan
-    assert reg.path != old_path
+    assert kazoo_client.get(reg.path)[1].ephemeralOwner == registry.session_id
 
 
 def test_zookeeper_restart_keeps_registration_and_signals_watchers(
