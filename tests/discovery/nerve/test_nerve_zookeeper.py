@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from carpool.discovery.payload import parse_payload
 from tests.discovery.conftest import (
     ZooKeeperServer,
     free_port,
@@ -110,6 +111,19 @@ def test_airbnb_format_option_writes_airbnb_payload_and_name(
     assert re.fullmatch(r"web_\d{10}", name2), name2
     assert list(data2) == ["host", "port", "name", "weight"]
     assert proc2.terminate() == 0
+
+    # Airbnb's path encoding: the payload is also carried in the node name
+    path3 = "/e2e/airbnb3/services/web"
+    config["services"]["web"]["zk_path"] = path3
+    config["services"]["web"]["use_path_encoding"] = True
+    http_backend.paths.clear()
+    proc3 = nerve(config)
+    name3, data3 = one_node(kazoo_client, path3)
+    assert name3.startswith("base64_")
+    decoded = parse_payload(name3, b"")  # readable without a GET
+    assert (decoded.host, decoded.port, decoded.name) == ("127.0.0.1", http_backend.port, "i-0abc")
+    assert data3["name"] == "i-0abc" and decoded.sequence is not None
+    assert proc3.terminate() == 0
 
 
 def test_check_failure_removes_and_recovery_re_adds(

@@ -209,6 +209,7 @@ def spec_for(config: ReporterConfig) -> RegistrySpec:
             "zookeeper",
             hosts=tuple(sorted(config.hosts)),
             session_timeout=config.session_timeout,
+            refresh_interval=config.refresh_interval,
         )
     assert config.data_dir is not None
     return RegistrySpec("embedded", data_dir=Path(config.data_dir))

@@ -142,6 +142,8 @@ class RegistrySpec:
     session_timeout: float = 10.0
     data_dir: Path | None = None
     poll_interval: float = 0.1
+    #: how often registrations are re-checked even without a connection event
+    refresh_interval: float = 30.0
 
     def describe(self) -> str:
         if self.kind == "zookeeper":
@@ -166,7 +168,11 @@ def open_registry(spec: RegistrySpec) -> Registry:
 
         if not spec.hosts:
             raise DiscoveryError("zookeeper registry: hosts: at least one host:port is needed")
-        return ZooKeeperRegistry(spec.hosts, session_timeout=spec.session_timeout)
+        return ZooKeeperRegistry(
+            spec.hosts,
+            session_timeout=spec.session_timeout,
+            refresh_interval=spec.refresh_interval,
+        )
     if spec.kind == "embedded":
         from carpool.discovery.registry.embedded import EmbeddedRegistry
 
