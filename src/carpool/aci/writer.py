@@ -30,6 +30,7 @@ _CHUNK = 1 << 20
 #: Host-specific attributes that do not belong in an image: SELinux labels of the build
 #: host, and POSIX ACLs (``system.*``), which tar stores differently.
 _SKIPPED_XATTRS = ("security.selinux", "system.")
+_BINARY_CHARSET = b"21 hdrcharset=BINARY\n"
 
 Parts = tuple[str, ...]
 
@@ -55,14 +56,14 @@ class _TarWriter:
 
     def header(self, info: tarfile.TarInfo, xattrs: dict[str, bytes] | None = None) -> None:
         """One entry's header; PAX records for long names etc. come from tarfile, the
-        ``SCHILY.xattr.*`` ones are added here with raw values, the way GNU tar writes them
-        (tarfile would prepend ``hdrcharset=BINARY``, which GNU tar warns about)."""
+        ``SCHILY.xattr.*`` ones are added here; all values are raw bytes, the way GNU tar
+        writes them (without tarfile's ``hdrcharset=BINARY``, which GNU tar warns about)."""
         buf = info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
-        if not xattrs:
+        if len(buf) == _BLOCK and not xattrs:
             self.write(buf)
             return
-        records = buf[_BLOCK:-_BLOCK].rstrip(b"\x00") if len(buf) > _BLOCK else b""
-        for key, value in xattrs.items():
+        records = buf[_BLOCK:-_BLOCK].rstrip(b"\x00").replace(_BINARY_CHARSET, b"", 1)
+        for key, value in (xattrs or {}).items():
             records += _pax_record(b"SCHILY.xattr." + os.fsencode(key), value)
         pax = tarfile.TarInfo("././@PaxHeader")
         pax.type = tarfile.XHDTYPE
