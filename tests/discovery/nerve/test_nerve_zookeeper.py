@@ -74,8 +74,10 @@ def test_airbnb_format_option_writes_airbnb_payload_and_name(
     tmp_path: Path,
 ) -> None:
     path = "/e2e/airbnb/services/web"
+    heartbeat = tmp_path / "heartbeat"
     config = {
         "instance_id": "i-0abc",
+        "heartbeat_path": str(heartbeat),
         "services": {
             "web": {
                 "host": "127.0.0.1",
@@ -93,6 +95,7 @@ def test_airbnb_format_option_writes_airbnb_payload_and_name(
     proc = nerve(config)
     name, _ = one_node(kazoo_client, path)
     assert re.fullmatch(r"i-0abc_\d{10}", name), name
+    assert heartbeat.exists()
     assert zk_nodes(kazoo_client, path)[name] == (
         b'{"host":"127.0.0.1","port":%d,"name":"i-0abc","weight":2,'
         b'"haproxy_server_options":"backup","labels":{"az":"us-east-1a"}}' % http_backend.port
@@ -295,7 +298,11 @@ def test_zookeeper_stopped_and_restarted_re_registers(
     finally:
         client.stop()
         client.close()
-    assert proc.terminate() == 0
+    # stopping while ZooKeeper is unreachable neither hangs nor fails
+    zk.stop()
+    started = time.monotonic()
+    assert proc.terminate(timeout=15) == 0
+    assert time.monotonic() - started < 5
 
 
 def test_api_disable_enable_weight(

@@ -137,6 +137,8 @@ class NerveConfig:
     services: list[ServiceConfig]
     api_host: str = ""
     api_port: int = DEFAULT_API_PORT
+    #: Airbnb nerve's liveness file, touched on every main-loop pass
+    heartbeat_path: Path | None = None
 
 
 # --------------------------------------------------------------------------- loading
@@ -593,6 +595,8 @@ def _load_airbnb(root: Fields, path: Path, data_dir: Path | None) -> NerveConfig
         raise root.error("services", "at least one service is needed")
     services = [_airbnb_service(name, f, instance_id, data_dir) for name, f in blocks]
     api_port = root.integer("api_port", default=0, minimum=0, maximum=65535) or 0
+    heartbeat = root.text("heartbeat_path")
+    _warn_unsupported(root, ("max_repeated_report_failures", "statsd"))
     root.warn_unknown(_AIRBNB_ROOT_KEYS)
     return NerveConfig(
         source=path,
@@ -600,7 +604,21 @@ def _load_airbnb(root: Fields, path: Path, data_dir: Path | None) -> NerveConfig
         services=services,
         api_host=root.text("api_host", default="") or "",
         api_port=api_port,
+        heartbeat_path=Path(heartbeat) if heartbeat else None,
     )
+
+
+def _warn_unsupported(f: Fields, keys: tuple[str, ...]) -> None:
+    """Keys of the original that carpool reads but does not act on: say so."""
+    import logging
+
+    for key in keys:
+        if f.has(key):
+            logging.getLogger(__name__).warning(
+                "%s: %s: not supported by carpool nerve, ignored",
+                f.source,
+                f.path(f.key_name(key)),
+            )
 
 
 def _airbnb_service(name: str, f: Fields, instance_id: str, data_dir: Path | None) -> ServiceConfig:
@@ -649,6 +667,7 @@ def _airbnb_service(name: str, f: Fields, instance_id: str, data_dir: Path | Non
         reporter.path = _zk_path(f, "zk_path")
         reporter.data_dir = _embedded_dir(f, data_dir)
     service.reporters = [reporter]
+    _warn_unsupported(f, ("rate_limiting", "ttl_seconds", "load_test_concurrency"))
     f.warn_unknown(_AIRBNB_SERVICE_KEYS)
     return service
 

@@ -32,7 +32,7 @@ def quiet_kazoo() -> None:
     """kazoo logs every reconnection attempt; carpool reports connection states itself."""
     kazoo = logging.getLogger("kazoo")
     if not logging.getLogger("carpool").isEnabledFor(logging.DEBUG):
-        kazoo.setLevel(logging.ERROR)
+        kazoo.setLevel(logging.CRITICAL)
     kazoo.propagate = False
     kazoo.handlers[:] = logging.getLogger("carpool").handlers
 
@@ -82,8 +82,15 @@ class Nerve:
         signal.signal(signal.SIGINT, self.request_stop)
 
     def wait(self) -> None:
-        while not self._stopping.wait(1.0):
-            pass
+        heartbeat = self.config.heartbeat_path
+        while True:
+            if heartbeat is not None:
+                try:
+                    heartbeat.touch()
+                except OSError as exc:
+                    log.warning("heartbeat_path %s: %s", heartbeat, exc.strerror or exc)
+            if self._stopping.wait(10.0 if heartbeat is not None else 1.0):
+                return
 
     def shutdown(self) -> None:
         """Drain (bounded), deregister, close sessions."""
