@@ -12,7 +12,17 @@ Deliberate differences from the originals:
 * ``rise``/``fall``/``checkIntervalInMilli`` written at service level (as go-nerve's own
   example does, where they were silently ignored) become the default for its checks;
 * ``path`` is honoured by ``http`` checks (go-nerve's struct tag bug ignored it);
-* a bad value is an ``error:`` naming the file and field, before anything starts.
+* a bad value is an ``error:`` naming the file and field, before anything starts;
+* go-nerve's ``connectionTimeoutInMilli`` was really the ZooKeeper *session* timeout, with
+  a 2 s default that expires sessions on any hiccup; carpool reads it (or the clearer
+  ``sessionTimeoutInMilli``) as the session timeout and defaults to 10 s;
+* ``enableWarmupMaxDurationInMilli`` must cover the 12 steps of the ladder (go-nerve
+  demanded 23 intervals, its README 27, neither matching the ladder);
+* the default ZooKeeper refresh (re-check of the node) is 30 s instead of 5 min;
+* Airbnb nerve configs support only ``ephemeral_sequential`` nodes (persistent nodes
+  outlive a crashed nerve, the problem of airbnb/nerve#124), and their ``rate_limiting``,
+  ``ttl_seconds``, ``statsd`` and ``load_test_concurrency`` are warned about and ignored;
+  ``noop`` checks are supported, ``redis``/``rabbitmq`` checks are not.
 
 carpool extensions (go-nerve style keys, also accepted in Airbnb service blocks):
 
