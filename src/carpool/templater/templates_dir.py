@@ -100,10 +100,10 @@ def load_config(source: Path, file_mode: int) -> TemplateConfig:
         raise TemplateError(f"{cfg_path}: cannot read: {exc.strerror}") from exc
     import yaml
 
-    from carpool.templater.yamlgo import describe_yaml_error, load_yaml
+    from carpool.templater.yamlgo import describe_yaml_error, load_yaml_strings, parse_go_int
 
     try:
-        data = load_yaml(content)
+        data = load_yaml_strings(content)
     except yaml.YAMLError as exc:
         raise TemplateError(f"{cfg_path}: {describe_yaml_error(exc)}") from exc
     if data is None:
@@ -112,18 +112,19 @@ def load_config(source: Path, file_mode: int) -> TemplateConfig:
         raise TemplateError(f"{cfg_path}: must be a map of uid, gid, mode, checkCmd")
 
     def integer(key: str, current: int) -> int:
-        if key not in data or data[key] is None:
+        value = data.get(key)
+        if value is None or value in ("", "~", "null", "Null", "NULL"):
             return current
-        value = data[key]
-        if isinstance(value, bool) or not isinstance(value, int):
+        number = parse_go_int(value) if isinstance(value, str) else value
+        if not isinstance(number, int) or isinstance(number, bool):
             raise TemplateError(f"{cfg_path}: {key}: {value!r} is not an integer")
-        return value
+        return number
 
     uid = integer("uid", uid)
     gid = integer("gid", gid)
     mode = integer("mode", mode) & 0o777 if "mode" in data else mode
     command = data.get("checkCmd")
-    if command is not None:
+    if command is not None and command not in ("~", "null", "Null", "NULL"):
         if not isinstance(command, str):
             raise TemplateError(f"{cfg_path}: checkCmd must be a string")
         check = command

@@ -48,7 +48,19 @@ _NULL_RE = re.compile(r"^(?:~|null|Null|NULL|)$")
 
 
 class GoYamlLoader(_BaseLoader):  # type: ignore[misc,valid-type]
-    """A safe loader whose implicit typing follows yaml.v2 instead of PyYAML."""
+    """A safe loader whose implicit typing follows yaml.v2 instead of PyYAML.
+
+    Map keys become strings as ``ghodss/yaml`` makes them (``1`` → ``"1"``,
+    ``true``/``y`` → ``"true"``), so ``1`` and ``true`` stay distinct keys.
+    """
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[str, Any]:
+        self.flatten_mapping(node)
+        mapping: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            mapping[_key_string(key)] = self.construct_object(value_node, deep=deep)
+        return mapping
 
 
 GoYamlLoader.yaml_implicit_resolvers = {}
@@ -67,7 +79,11 @@ def _construct_bool(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> bool:
 
 
 def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int | float | str:
-    text = str(loader.construct_scalar(node))
+    return parse_go_int(str(loader.construct_scalar(node)))
+
+
+def parse_go_int(text: str) -> int | float | str:
+    """A plain scalar yaml.v2 resolves as an integer (``0755`` is octal); falls back like Go."""
     plain = text.replace("_", "")
     sign = -1 if plain.startswith("-") else 1
     digits = plain.lstrip("+-")
@@ -115,6 +131,18 @@ GoYamlLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp
 def load_yaml(text: str | bytes) -> Any:
     """The first YAML document of ``text`` as yaml.v2 types it (``None`` if empty)."""
     for document in yaml.load_all(text, Loader=GoYamlLoader):  # noqa: S506 - safe loader
+        return document
+    return None
+
+
+def load_yaml_strings(text: str | bytes) -> Any:
+    """The first YAML document with every scalar kept as its source text.
+
+    yaml.v2 decoding into a Go ``string`` field takes any scalar's text (so a
+    ``.cfg``'s ``checkCmd: true`` is the command ``true``); integer fields are
+    then resolved with :func:`parse_go_int`.
+    """
+    for document in yaml.load_all(text, Loader=yaml.BaseLoader):  # noqa: S506 - no objects
         return document
     return None
 
