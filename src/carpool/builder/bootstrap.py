@@ -20,7 +20,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from carpool.errors import BuildError
+from carpool.errors import BuildError, UsageError
 from carpool.progress import SILENT, Progress
 from carpool.store import ImageRecord, Store
 
@@ -133,8 +133,14 @@ def bootstrap_busybox(
     the store.  Same busybox, name and version: same image ID, nothing new stored.
     """
     from carpool.aci import write_aci
-    from carpool.appc import ImageManifest
+    from carpool.appc import ImageManifest, is_ac_identifier
 
+    if not is_ac_identifier(name):
+        raise UsageError(
+            f"--name: {name!r} is not an image name (lowercase letters, digits and -._~/)"
+        )
+    if version is not None and not version.strip():
+        raise UsageError("--version: must not be empty")
     version = version or busybox_version(busybox)
     manifest = busybox_manifest(name, version)
     ImageManifest.from_json(manifest, source="busybox manifest")  # name/version checked here
