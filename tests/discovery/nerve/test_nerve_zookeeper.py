@@ -9,6 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from carpool.discovery.payload import parse_payload
 from tests.discovery.conftest import (
     ZooKeeperServer,
@@ -424,3 +426,28 @@ def test_tcp_default_check_and_two_services(
         assert proc.terminate() == 0
     finally:
         listener.close()
+
+
+def test_digest_auth_protects_the_registration(
+    zk: ZooKeeperServer, kazoo_client: Any, http_backend: HttpBackend, nerve: NerveFactory
+) -> None:
+    from kazoo.exceptions import NoAuthError
+
+    path = "/e2e/auth/web"
+    service = go_service(http_backend.port, zk_hosts=zk.hosts, path=path, warmup=False)
+    service["reporters"][0]["auth"] = "nerve:s3cret"
+    proc = nerve(go_config(service))
+    name, payload = one_node(kazoo_client, path)  # anyone can read
+    assert payload["available"] is True
+    acls, _ = kazoo_client.get_acls(f"{path}/{name}")
+    assert {(a.id.scheme, a.perms) for a in acls} == {("digest", 31), ("world", 1)}
+    for attempt in (
+        lambda: kazoo_client.delete(f"{path}/{name}"),
+        lambda: kazoo_client.set(f"{path}/{name}", b"hijacked"),
+    ):
+        with pytest.raises(NoAuthError):
+            attempt()
+    parent_acls, _ = kazoo_client.get_acls(path)
+    assert {(a.id.scheme, a.perms) for a in parent_acls} == {("digest", 31), ("world", 5)}
+    assert proc.terminate() == 0
+    assert zk_nodes(kazoo_client, path) == {}

@@ -29,7 +29,8 @@ carpool extensions (go-nerve style keys, also accepted in Airbnb service blocks)
 * checks: ``hostHeader``, ``headers``, ``expectedStatus`` (``"200-399"``, ``404`` or a list),
   ``expect``/``bodyContains`` (a body substring), and ``tls`` for ``http``;
 * zookeeper reporter: ``format: airbnb`` writes Airbnb nerve's payload and node names
-  (default ``go-nerve``), ``sessionTimeoutInMilli``;
+  (default ``go-nerve``), ``sessionTimeoutInMilli``, ``auth: "user:password"`` (digest;
+  the node is then writable by its creator only);
 * ``embedded`` reporter: ``path`` (and optional ``dataDir``), the single-host registry;
 * root: ``apiHost``/``apiPort`` (``apiPort: 0`` disables the API; Airbnb configs have no API
   unless ``api_port`` is given).
@@ -102,6 +103,7 @@ class ReporterConfig:
     expose_on_unavailable: bool = False
     format: PayloadFormat = "go-nerve"
     use_path_encoding: bool = False
+    auth: tuple[tuple[str, str], ...] = ()
     data_dir: Path | None = None
     # file
     file_path: Path = Path("/tmp/nerve.report")
@@ -462,6 +464,7 @@ _GO_REPORTER_KEYS = {
     "exposeOnUnavailable",
     "format",
     "usePathEncoding",
+    "auth",
     "dataDir",
     "append",
 }
@@ -493,9 +496,26 @@ def _go_reporter(f: Fields, data_dir: Path | None) -> ReporterConfig:
             reporter.session_timeout = _millis(
                 f, "sessionTimeoutInMilli", f.number("connectionTimeoutInMilli") or 10000
             )
+            reporter.auth = _zk_auth(f)
         else:
             reporter.data_dir = _embedded_dir(f, data_dir)
     return reporter
+
+
+def _zk_auth(f: Fields) -> tuple[tuple[str, str], ...]:
+    """``auth: "user:password"`` (digest) or ``auth: {scheme: digest, credential: "u:p"}``."""
+    value = f.get("auth")
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        scheme, credential = "digest", value
+    else:
+        sub = f.sub("auth")
+        scheme = sub.text("scheme", default="digest") or "digest"
+        credential = sub.text("credential", required=True) or ""
+    if scheme == "digest" and ":" not in credential:
+        raise f.error(f.key_name("auth"), "a digest credential is user:password")
+    return ((scheme, credential),)
 
 
 def _embedded_dir(f: Fields, data_dir: Path | None) -> Path:

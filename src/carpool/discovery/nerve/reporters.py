@@ -210,6 +210,7 @@ def spec_for(config: ReporterConfig) -> RegistrySpec:
             hosts=tuple(sorted(config.hosts)),
             session_timeout=config.session_timeout,
             refresh_interval=config.refresh_interval,
+            auth=config.auth,
         )
     assert config.data_dir is not None
     return RegistrySpec("embedded", data_dir=Path(config.data_dir))

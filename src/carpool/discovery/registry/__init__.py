@@ -144,6 +144,9 @@ class RegistrySpec:
     poll_interval: float = 0.1
     #: how often registrations are re-checked even without a connection event
     refresh_interval: float = 30.0
+    #: ZooKeeper auth as ``(scheme, credential)`` pairs, e.g. ``("digest", "user:pw")``;
+    #: with auth, registered nodes are writable by their creator only (world-readable)
+    auth: tuple[tuple[str, str], ...] = ()
 
     def describe(self) -> str:
         if self.kind == "zookeeper":
@@ -172,6 +175,7 @@ def open_registry(spec: RegistrySpec) -> Registry:
             spec.hosts,
             session_timeout=spec.session_timeout,
             refresh_interval=spec.refresh_interval,
+            auth=spec.auth,
         )
     if spec.kind == "embedded":
         from carpool.discovery.registry.embedded import EmbeddedRegistry

@@ -14,6 +14,10 @@ Behaviour, and where it deliberately differs from the originals (reference §1.3
   unknown, so before retrying the reconciler lists the children starting with the node's
   prefix and adopts the one whose ``ephemeralOwner`` is this session.  go-nerve searched
   for a ``_c_`` prefix its own names never have, and could leave orphan duplicates.
+* Security (none in either original): with ``auth`` (e.g. a digest shared by the fleet's
+  nerves), nodes get ``creator:all + world:read`` and the parents it creates
+  ``creator:all + world:read,create``: synapses read, anonymous clients cannot overwrite
+  or delete registrations.  Parents created earlier keep their ACLs.
 * ``close()`` really closes the session (go-nerve's ``Close`` was a no-op), after deleting
   this process's nodes, so consumers see the removal at once.
 * Watches re-read only what changed (a child's data watch fired, or new children), not
@@ -40,6 +44,14 @@ from kazoo.exceptions import (
 from kazoo.handlers.threading import KazooTimeoutError
 from kazoo.protocol.states import WatchedEvent
 from kazoo.retry import KazooRetry
+from kazoo.security import (
+    ACL,
+    ANYONE_ID_UNSAFE,
+    CREATOR_ALL_ACL,
+    OPEN_ACL_UNSAFE,
+    READ_ACL_UNSAFE,
+    Permissions,
+)
 
 from carpool.discovery.registry import (
     Registration,
@@ -67,6 +79,7 @@ class ZooKeeperRegistry(Registry):
         refresh_interval: float = 30.0,
         retry_interval: float = 0.5,
         connect_grace: float = 2.0,
+        auth: Sequence[tuple[str, str]] = (),
     ) -> None:
         self.hosts = tuple(hosts)
         self.session_timeout = session_timeout
@@ -79,7 +92,18 @@ class ZooKeeperRegistry(Registry):
             # never give up reconnecting; come back quickly after an outage
             connection_retry=KazooRetry(max_tries=-1, delay=0.1, backoff=1.5, max_delay=1.0),
             command_retry=KazooRetry(max_tries=2, delay=0.1, max_delay=0.5),
+            auth_data=list(auth) or None,
         )
+        # Without auth: open ACLs, as both nerves.  With auth: everyone may read (synapses)
+        # and create children, only the authenticated identity may change or delete
+        # (ZooKeeper checks a delete against the *parent's* ACL).
+        if auth:
+            world_read_create = ACL(Permissions.READ | Permissions.CREATE, ANYONE_ID_UNSAFE)
+            self.parent_acl = [*CREATOR_ALL_ACL, world_read_create]
+            self.node_acl = [*CREATOR_ALL_ACL, *READ_ACL_UNSAFE]
+        else:
+            self.parent_acl = list(OPEN_ACL_UNSAFE)
+            self.node_acl = list(OPEN_ACL_UNSAFE)
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._closed = threading.Event()
@@ -307,7 +331,12 @@ class _ZkRegistration(Registration):
             self._uncertain_create = True
             try:
                 created = self._registry.call(
-                    "create", self.prefix, payload, ephemeral=True, sequence=True
+                    "create",
+                    self.prefix,
+                    payload,
+                    acl=self._registry.node_acl,
+                    ephemeral=True,
+                    sequence=True,
                 )
             except NodeExistsError:  # cannot happen with sequence nodes; be safe
                 created = self._find_own_node(session)
@@ -329,10 +358,7 @@ class _ZkRegistration(Registration):
                 self._synced.set()
 
     def _ensure_parent(self) -> None:
-        try:
-            self._registry.call("ensure_path", self.service_path)
-        except AttributeError:  # pragma: no cover - very old kazoo without ensure_path_async
-            self._registry.client.ensure_path(self.service_path)
+        self._registry.call("ensure_path", self.service_path, acl=self._registry.parent_acl)
 
     def _find_own_node(self, session: int) -> str | None:
         try:
