@@ -429,7 +429,7 @@ class Store:
         """
         self.get(image_id)
         _check_destination(dest)
-        with _staging(dest) as staging:
+        with self._shared(), _staging(dest) as staging:  # shared: rm waits for the copy
             self._extract(self.layout.blob(image_id), staging / "image")
             _publish(staging / "image", dest, rootfs_only)
 
@@ -437,8 +437,8 @@ class Store:
         """Copy the image rendered with its dependencies to ``dest`` (a private copy)."""
         self.get(image_id)
         _check_destination(dest)
-        rootfs = self.render_tree(image_id)
-        with _staging(dest) as staging:
+        with self._shared(), _staging(dest) as staging:  # shared: gc waits for the copy
+            rootfs = self.render_tree(image_id)
             out = staging / "image"
             out.mkdir()
             shutil.copyfile(rootfs.parent / "manifest", out / "manifest")
