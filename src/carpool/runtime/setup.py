@@ -84,8 +84,25 @@ def default_hostname(pod_uuid: str) -> str:
     return f"carpool-{pod_uuid}"
 
 
-def _mount_overlay(tree: Path, app_dir: Path) -> Path:
-    upper, work, rootfs = app_dir / "upper", app_dir / "work", app_dir / "rootfs"
+MOUNTS = "mounts"
+
+
+def _mounts_dir(pod: Pod) -> Path:
+    """``<pod>/mounts``: a private bind mount of itself holding every mount of the pod.
+
+    Pinned namespaces and app rootfs live below it, so teardown detaches them all
+    with one ``umount`` (each umount costs an RCU grace period), and nothing the
+    pod mounts propagates to other mount namespaces.
+    """
+    path = pod.path / MOUNTS
+    path.mkdir(exist_ok=True)
+    linux.mount(str(path), str(path), None, linux.MS_BIND, None)
+    linux.mount("none", str(path), None, linux.MS_PRIVATE, None)
+    return path
+
+
+def _mount_overlay(tree: Path, app_dir: Path, rootfs: Path) -> Path:
+    upper, work = app_dir / "upper", app_dir / "work"
     for path in (upper, work, rootfs):
         path.mkdir(parents=True, exist_ok=True)
     if not tree.is_dir():
@@ -200,7 +217,8 @@ def setup(data_dir: Path, pod: Pod, opts: RunOptions) -> list[AppPlan]:
     hostname = opts.hostname or default_hostname(pod.uuid)
 
     cgroups.apply_pod_limits(pod.uuid, pod_iso.resources)
-    ns_dir = pod.path / "ns"
+    mounts_dir = _mounts_dir(pod)
+    ns_dir = mounts_dir / "ns"
     kinds = ["uts", "ipc"] if host_net else ["uts", "ipc", "net"]
     namespaces.pin(ns_dir, kinds=kinds, hostname=hostname, sysctl=pod_iso.sysctl)
     network.setup(pod.uuid, None if host_net else ns_dir / "net", opts.net, pod.path)
@@ -220,7 +238,7 @@ def setup(data_dir: Path, pod: Pod, opts: RunOptions) -> list[AppPlan]:
         tree = trees.get(name)
         if tree is None:
             raise RuntimeFailure(f"pod {pod.uuid}: no rendered tree recorded for app {name}")
-        rootfs = _mount_overlay(Path(tree), app_dir)
+        rootfs = _mount_overlay(Path(tree), app_dir, mounts_dir / "apps" / name)
         (app_dir / "log").touch()
 
         uid = users.resolve_user(rootfs, str(app.get("user", "0")), name)
@@ -318,13 +336,15 @@ def teardown(data_dir: Path, pod: Pod) -> list[str]:
                 shutil.rmtree(runc.root / cid, ignore_errors=True)
     cgroups.kill_all(pod.uuid)
     nets = pod.runtime().get("run", {}).get("net") or []
-    ns_dir = pod.path / "ns"
+    ns_dir = pod.path / MOUNTS / "ns"
     try:
         network.teardown(
             pod.uuid, nets, ns_dir / "net" if (ns_dir / "net").exists() else None, pod.path
         )
     except RuntimeFailure as exc:
         problems.append(str(exc))
+    for point in linux.mountpoints_under(str(pod.path / MOUNTS))[-1:]:
+        linux.umount(point, detach=True)  # the whole tree at once, when it is there
     for point in linux.mountpoints_under(str(pod.path)):
         try:
             linux.umount(point, detach=True)
