@@ -120,6 +120,9 @@ def test_verify_drops_images_whose_archive_is_missing_or_corrupt(
     a = add("t/a", {"a": "a"})
     b = add("t/b", {"b": "b"})
     c = add("t/c", {"c": "c"})
+    d = add("t/d", {"d": "d" * 100_000}, compression="gz")
+    truncated = store.layout.blob(d.id)
+    truncated.write_bytes(truncated.read_bytes()[:200])
     store.render_tree(a.id)
     store.layout.blob(a.id).unlink()
     blob = store.layout.blob(b.id)
@@ -129,6 +132,9 @@ def test_verify_drops_images_whose_archive_is_missing_or_corrupt(
     report = store.verify()
     assert f"image {a.short_id} (t/a) had no archive: removed" in report.actions
     assert any(line.startswith(f"image {b.short_id}: archive is") for line in report.actions)
+    assert any(
+        line.startswith(f"image {d.short_id}: archive is unreadable") for line in report.actions
+    )
     assert any("built from images no longer stored" in line for line in report.actions)
     assert [r.id for r in store.images()] == [c.id]
     assert _assert_consistent(store.layout.root) == [c.id]

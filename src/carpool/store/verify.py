@@ -57,6 +57,8 @@ def verify_store(store: Store, progress: Progress) -> VerifyReport:
             try:
                 result = store._extract(blob, work / "image")
             except CarpoolError as exc:
+                if _hash_or_none(blob) == name:  # the archive is fine: the trouble is here
+                    raise StoreError(f"cannot verify image {short}: {exc}") from exc
                 blob.unlink()
                 act(f"image {short}: archive is unreadable ({exc}): removed")
                 continue
@@ -140,6 +142,15 @@ def verify_store(store: Store, progress: Progress) -> VerifyReport:
     store._remove_stale_tree_locks()
     report.images = len(intact)
     return report
+
+
+def _hash_or_none(blob: Path) -> str | None:
+    from carpool.aci import image_id_of
+
+    try:
+        return image_id_of(blob)
+    except CarpoolError:
+        return None
 
 
 def _is_full_id(name: str) -> bool:
