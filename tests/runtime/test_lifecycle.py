@@ -325,3 +325,70 @@ def test_rm_refuses_a_running_pod(
     carpool("stop", uuid)
     bg.wait()
     carpool("rm", uuid)
+
+
+def test_interactive_app_gets_the_terminal(carpool: Cli, busybox_aci: Path) -> None:
+    import os
+    import pty
+    import select
+
+    master, slave = pty.openpty()
+    script = "test -t 0 && echo is-a-tty; read line; echo got:$line; exit 3"
+    proc = subprocess.Popen(
+        [
+            *CARPOOL,
+            "run",
+            *NONE,
+            "--interactive",
+            str(busybox_aci),
+            "--exec",
+            "/bin/sh",
+            "--",
+            "-c",
+            script,
+        ],
+        env=carpool.env,
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        start_new_session=True,
+    )
+    os.close(slave)
+    out = b""
+    try:
+        deadline = time.monotonic() + 30
+        sent = False
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.2)
+            if ready:
+                try:
+                    data = os.read(master, 4096)
+                except OSError:
+                    break
+                if not data:
+                    break
+                out += data
+            if b"is-a-tty" in out and not sent:
+                os.write(master, b"typed\n")
+                sent = True
+            if b"got:" in out and proc.poll() is not None:
+                break
+        assert proc.wait(timeout=30) == 3
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
+    assert b"is-a-tty" in out and b"got:typed" in out
+    two_apps = carpool(
+        "run",
+        *NONE,
+        "--interactive",
+        busybox_aci,
+        "---",
+        busybox_aci,
+        "--name",
+        "other",
+        check=False,
+    )
+    assert two_apps.returncode == 254 and "--interactive" in two_apps.stderr

@@ -133,6 +133,8 @@ def test_carpool_failures_exit_254(carpool: Cli, busybox_aci: Path) -> None:
     cni = carpool("run", busybox_aci, check=False)
     assert cni.returncode == 254
     assert "--net" in cni.stderr
+    port = carpool("run", *NONE, "--port", "http:8080", busybox_aci, check=False)
+    assert port.returncode == 254 and "--port" in port.stderr
     bad_flag = carpool("run", *NONE, busybox_aci, "--bogus", "x", check=False)
     assert bad_flag.returncode == 254 and "--bogus" in bad_flag.stderr
     bad_volume = carpool("run", *NONE, "--volume", "data,kind=nfs", busybox_aci, check=False)

@@ -108,6 +108,7 @@ def run_locked(
 
     store = PodStore(data_dir)
     if opts.interactive and len(pod.app_names()) != 1:
+        lock.release()
         raise UsageError("--interactive needs a pod with exactly one app")
     runtime = pod.runtime()
     runtime["run"] = opts.to_json()
@@ -157,6 +158,8 @@ def run(
     from carpool.runtime import network
 
     network.check_available(opts.net)
+    if opts.interactive and options.pod_manifest is None and len(options.apps) != 1:
+        raise UsageError("--interactive needs a pod with exactly one app")
     pod, lock = create(data_dir, options)
     return run_locked(data_dir, pod, lock, opts, on_started)
 
