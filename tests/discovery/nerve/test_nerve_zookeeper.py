@@ -109,12 +109,26 @@ def test_airbnb_format_option_writes_airbnb_payload_and_name(
 
     # the go-nerve config's reporter option does the same
     path2 = "/e2e/airbnb2/services/web"
-    service = go_service(http_backend.port, zk_hosts=zk.hosts, path=path2, warmup=False)
+    service = go_service(
+        http_backend.port, zk_hosts=zk.hosts, path=path2, enableWarmupIntervalInMilli=100
+    )
     service["reporters"][0]["format"] = "airbnb"
-    proc2 = nerve(go_config(service))
+    proc2 = nerve(go_config(service, api=True))
     name2, data2 = one_node(kazoo_client, path2)
     assert re.fullmatch(r"web_\d{10}", name2), name2
     assert list(data2) == ["host", "port", "name", "weight"]
+    # Airbnb consumers never see in-place changes: the target weight from the start,
+    # not the warm-up ramp (which would leave them at weight 1)
+    assert data2["weight"] == 255
+    time.sleep(0.3)
+    assert zk_nodes(kazoo_client, path2) == {
+        name2: json.dumps(data2, separators=(",", ":")).encode()
+    }
+    # a real change: a new node (seen by Airbnb synapse), the old one removed
+    assert proc2.api("PUT", "/weight/30")[0] == 200
+    wait_for(lambda: name2 not in zk_nodes(kazoo_client, path2))
+    name3, data3 = one_node(kazoo_client, path2)
+    assert name3 != name2 and data3["weight"] == 30
     assert proc2.terminate() == 0
 
     # Airbnb's path encoding: the payload is also carried in the node name
@@ -123,11 +137,11 @@ def test_airbnb_format_option_writes_airbnb_payload_and_name(
     config["services"]["web"]["use_path_encoding"] = True
     http_backend.paths.clear()
     proc3 = nerve(config)
-    name3, data3 = one_node(kazoo_client, path3)
-    assert name3.startswith("base64_")
-    decoded = parse_payload(name3, b"")  # readable without a GET
+    name4, data4 = one_node(kazoo_client, path3)
+    assert name4.startswith("base64_")
+    decoded = parse_payload(name4, b"")  # readable without a GET
     assert (decoded.host, decoded.port, decoded.name) == ("127.0.0.1", http_backend.port, "i-0abc")
-    assert data3["name"] == "i-0abc" and decoded.sequence is not None
+    assert data4["name"] == "i-0abc" and decoded.sequence is not None
     assert proc3.terminate() == 0
 
 

@@ -4,9 +4,12 @@ A :class:`Report` is go-nerve's ``Report``; reporters turn it into their medium:
 
 * registry reporters keep one ephemeral node while the service is available (or always,
   with ``exposeOnUnavailable``), with go-nerve's payload and node name by default and
-  Airbnb nerve's with ``format: airbnb``.  Data changes (warm-up weights) are written in
-  place.  The registry backend re-creates the node after a session expiry on its own,
-  so reporting never blocks on ZooKeeper;
+  Airbnb nerve's with ``format: airbnb``.  go-nerve format: data changes (warm-up
+  weights) are written in place, as go-nerve.  Airbnb format: Airbnb synapse never sees
+  in-place changes, so the payload carries the target weight (not the ramp) and a real
+  change (API weight, options) creates the new node before deleting the old one.  The
+  registry backend re-creates the node after a session expiry on its own, so reporting
+  never blocks on ZooKeeper;
 * ``file`` writes the payload, atomically in replace mode (an unavailable report empties
   the file, as go-nerve), one line per report in append mode;
 * ``console`` prints the payload.
@@ -46,6 +49,8 @@ class Report:
     unavailable_reason: str = ""
     haproxy_server_options: str = ""
     labels: dict[str, str] = field(default_factory=dict)
+    #: the weight after warm-up (not in go-nerve's payload; Airbnb payloads use it)
+    max_weight: int | None = None
 
     def go_payload(self) -> bytes:
         return encode_go_nerve(
@@ -123,14 +128,18 @@ class RegistryReporter(Reporter):
         self.registry = registry
         self._lock = threading.Lock()
         self._registration: Registration | None = None
+        self._payload = b""
 
     def payload(self, report: Report) -> bytes:
         if self.config.format == "airbnb":
+            # Airbnb synapse never sees in-place data changes: publishing the warm-up
+            # ramp would leave its consumers at the first weight.  Publish the target.
+            weight = report.max_weight if report.max_weight is not None else report.weight
             return encode_airbnb(
                 host=report.host,
                 port=report.port,
                 name=report.name,
-                weight=report.weight if self.service.weight_configured else None,
+                weight=weight if self.service.weight_configured else None,
                 haproxy_server_options=report.haproxy_server_options or None,
                 labels=report.labels or None,
             )
@@ -158,14 +167,17 @@ class RegistryReporter(Reporter):
                 if registration is None:
                     hint = self.node_hint(payload)
                     self._registration = self.registry.register(self.config.path, hint, payload)
-                elif self.config.use_path_encoding and self.config.format == "airbnb":
-                    # the payload is in the name: a change means a new node
-                    registration.remove()
-                    self._registration = self.registry.register(
-                        self.config.path, self.node_hint(payload), payload
-                    )
+                elif self.config.format == "airbnb":
+                    if payload != self._payload:
+                        # Airbnb consumers only notice new nodes (and path-encoded names
+                        # carry the payload): make the new node, then drop the old one
+                        self._registration = self.registry.register(
+                            self.config.path, self.node_hint(payload), payload
+                        )
+                        registration.remove()
                 else:
                     registration.update(payload)
+                self._payload = payload
             elif registration is not None:
                 registration.remove()
                 self._registration = None

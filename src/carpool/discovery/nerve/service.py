@@ -253,7 +253,8 @@ class Service:
                 while self._warm_step is not None and now >= self._next_step_at:
                     self._warm_step += 1
                     self._next_step_at += cfg.warmup_interval
-                    if self._warm_step >= LAST_STEP:
+                    # the stability command keeps watching 10 steps past full weight
+                    if self._warm_step >= LAST_STEP + (10 if cfg.check_stable_command else 0):
                         self._warm_step = None
             if self._warm_step is not None:
                 sleep = min(sleep, max(0.01, self._next_step_at - now))
@@ -275,6 +276,7 @@ class Service:
             unavailable_reason=reason,
             haproxy_server_options=cfg.haproxy_server_options,
             labels=cfg.labels,
+            max_weight=max_weight if available else 0,
         )
         self._publish(report, time.monotonic())
         if self._failed:
