@@ -31,9 +31,7 @@ treated like a recovered panic: also an error of the call).
 from __future__ import annotations
 
 import contextlib
-import inspect
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 __all__ = [
@@ -275,14 +273,31 @@ def truth(v: Any) -> bool:
     return True
 
 
-@dataclass(frozen=True, slots=True)
 class GoSignature:
     """The Go type of a template function: parameter types, variadic element, error return."""
 
-    params: tuple[str, ...]
-    variadic: str | None = None
-    result: str = IFACE
-    returns_error: bool = True
+    __slots__ = ("params", "result", "returns_error", "variadic")
+
+    def __init__(
+        self,
+        params: tuple[str, ...],
+        variadic: str | None = None,
+        result: str = IFACE,
+        returns_error: bool = True,
+    ) -> None:
+        self.params = params
+        self.variadic = variadic
+        self.result = result
+        self.returns_error = returns_error
+
+    def __repr__(self) -> str:
+        return f"GoSignature({self.func_type()!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, GoSignature) and self.func_type() == other.func_type()
+
+    def __hash__(self) -> int:
+        return hash(self.func_type())
 
     def func_type(self) -> str:
         ins = list(self.params)
@@ -350,6 +365,8 @@ def signature_of(fn: Callable[..., Any]) -> GoSignature:
         return _SIG_CACHE[fn]
     except (KeyError, TypeError):
         pass
+    import inspect  # only for functions without a declared signature; keeps import cheap
+
     try:
         params = inspect.signature(fn).parameters.values()
     except (TypeError, ValueError):
