@@ -170,7 +170,7 @@ def test_pod_manifest_with_sysctl_and_pod_memory_limit(
                         "/bin/sh",
                         "-c",
                         "cat /proc/sys/net/ipv4/tcp_keepalive_time; "
-                        "cat /sys/fs/cgroup/memory/../memory.limit_in_bytes 2>/dev/null; echo $X",
+                        "grep hierarchical_memory_limit /sys/fs/cgroup/memory/memory.stat; echo $X",
                     ],
                     "user": "0",
                     "group": "0",
@@ -185,8 +185,11 @@ def test_pod_manifest_with_sysctl_and_pod_memory_limit(
     }
     path = tmp_path / "pod.json"
     path.write_text(json.dumps(manifest))
-    out = carpool("run", *NONE, "--pod-manifest", path).stdout.splitlines()
+    out = carpool(
+        "run", *NONE, "--insecure-options", "paths", "--pod-manifest", path
+    ).stdout.splitlines()
     assert out[0] == "1234"
+    assert out[1] == f"hierarchical_memory_limit {96 * 1024 * 1024}"  # the pod's limit
     assert out[-1] == "from-manifest"
     host_sysctl = Path("/proc/sys/net/ipv4/tcp_keepalive_time").read_text().strip()
     assert host_sysctl != "1234"

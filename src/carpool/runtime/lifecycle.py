@@ -122,8 +122,8 @@ def run_locked(
         runc = pod_setup.runc_for(data_dir)
         marker = pod.path / STOP_MARKER
 
-        def stop_requested() -> bool:
-            return os.path.lexists(pod.path / STOP_MARKER) or os.path.lexists(marker)
+        def stop_requested() -> bool:  # written by `carpool stop` in another process
+            return os.path.lexists(marker)
 
         from carpool.runtime.prestart import render_templates
 
