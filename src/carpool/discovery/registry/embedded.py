@@ -147,7 +147,7 @@ class EmbeddedRegistry(Registry):
             for registration in registrations:
                 try:
                     registration.ensure()
-                except OSError as exc:
+                except Exception as exc:
                     log.warning("embedded registry: %s: %s", registration.prefix, exc)
 
     def register(self, service_path: str, node_name_hint: str, payload: bytes) -> Registration:
@@ -349,6 +349,9 @@ class _EmbeddedWatch(Watch):
                 event = WatchEvent(self.path, nodes=self._registry.read(self.path))
             except OSError as exc:
                 event = WatchEvent(self.path, reachable=False, error=str(exc))
+            except Exception as exc:  # never let a watch die silently
+                log.exception("watch %s failed", self.path)
+                event = WatchEvent(self.path, reachable=False, error=repr(exc))
             self._deliver(event)
             self._cancelled.wait(self._registry.poll_interval)
 

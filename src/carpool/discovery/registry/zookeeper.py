@@ -181,6 +181,9 @@ class ZooKeeperRegistry(Registry):
                 except _TRANSIENT as exc:
                     log.debug("registration %s: will retry: %r", registration.prefix, exc)
                     failing = True
+                except Exception:  # a bug must not end registration for the process's life
+                    log.exception("registration %s failed; will retry", registration.prefix)
+                    failing = True
                 if registration.finished:
                     with self._lock:
                         if registration in self._registrations:
@@ -436,8 +439,11 @@ class _ZkWatch(Watch):
                 continue
             try:
                 nodes = self._sync()
-            except _TRANSIENT as exc:
-                log.debug("watch %s: %r", self.path, exc)
+            except Exception as exc:
+                if isinstance(exc, _TRANSIENT):
+                    log.debug("watch %s: %r", self.path, exc)
+                else:
+                    log.exception("watch %s failed; will retry", self.path)
                 with self._lock:
                     self._relist = self._full = True
                 retry = True
