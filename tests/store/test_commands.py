@@ -137,7 +137,14 @@ def test_extract_and_render(carpool: Cli, tmp_path: Path) -> None:
     carpool("image", "render", "--rootfs", "t/top", tmp_path / "rr2")
     assert (tmp_path / "rr2/app").read_text() == "a"
     busy = carpool("image", "render", "t/top", tmp_path / "rr", check=False)
-    assert busy.returncode == 2 and "not an empty directory" in busy.stderr
+    assert busy.returncode == 2 and "--overwrite" in busy.stderr
+    carpool("image", "render", "--rootfs-only", "--overwrite", "t/top", tmp_path / "rr")
+    assert (tmp_path / "rr/app").read_text() == "a"
+    carpool("image", "extract", "--overwrite", "t/top", tmp_path / "rr")
+    assert sorted(p.name for p in (tmp_path / "rr").iterdir()) == ["manifest", "rootfs"]
+    (tmp_path / "file").write_text("")
+    not_dir = carpool("image", "extract", "t/top", tmp_path / "file", check=False)
+    assert not_dir.returncode == 2 and "is a file" in not_dir.stderr
 
 
 def test_rm(carpool: Cli, app_aci: Path, tmp_path: Path) -> None:

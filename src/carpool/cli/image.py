@@ -132,23 +132,25 @@ def export(obj: CliContext, image: str, file: Path, overwrite: bool) -> None:
 @image.command("extract")
 @click.argument("image")
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--rootfs", is_flag=True, help="Only the rootfs, not the manifest.")
+@click.option("--rootfs", "--rootfs-only", is_flag=True, help="Only the rootfs, not the manifest.")
+@click.option("--overwrite", is_flag=True, help="Replace DIRECTORY if it exists.")
 @click.pass_obj
-def extract(obj: CliContext, image: str, directory: Path, rootfs: bool) -> None:
+def extract(obj: CliContext, image: str, directory: Path, rootfs: bool, overwrite: bool) -> None:
     """Extract IMAGE's own files (manifest + rootfs/) into a new or empty DIRECTORY."""
     store = _store(obj)
-    store.extract(store.resolve(image).id, directory, rootfs_only=rootfs)
+    store.extract(store.resolve(image).id, directory, rootfs_only=rootfs, overwrite=overwrite)
 
 
 @image.command("render")
 @click.argument("image")
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--rootfs", is_flag=True, help="Only the rootfs, not the manifest.")
+@click.option("--rootfs", "--rootfs-only", is_flag=True, help="Only the rootfs, not the manifest.")
+@click.option("--overwrite", is_flag=True, help="Replace DIRECTORY if it exists.")
 @click.pass_obj
-def render(obj: CliContext, image: str, directory: Path, rootfs: bool) -> None:
+def render(obj: CliContext, image: str, directory: Path, rootfs: bool, overwrite: bool) -> None:
     """Render IMAGE with all its dependencies into a new or empty DIRECTORY."""
     store = _store(obj)
-    store.render(store.resolve(image).id, directory, rootfs_only=rootfs)
+    store.render(store.resolve(image).id, directory, rootfs_only=rootfs, overwrite=overwrite)
 
 
 @image.command("rm")

@@ -421,29 +421,34 @@ class Store:
             os.rename(work, tree)
 
     # --------------------------------------------------------- copies out
-    def extract(self, image_id: str, dest: Path, *, rootfs_only: bool = False) -> None:
+    def extract(
+        self, image_id: str, dest: Path, *, rootfs_only: bool = False, overwrite: bool = False
+    ) -> None:
         """Write the image's own files (``manifest`` + ``rootfs/``, or the rootfs) to ``dest``.
 
-        ``dest`` must not exist or be an empty directory.  The files come from the blob,
+        ``dest`` must not exist or be an empty directory (any directory with
+        ``overwrite``, replaced once the new files are complete).  The files come from the blob,
         so they are exactly what the archive holds.
         """
         self.get(image_id)
-        _check_destination(dest)
+        _check_destination(dest, overwrite)
         with self._shared(), _staging(dest) as staging:  # shared: rm waits for the copy
             self._extract(self.layout.blob(image_id), staging / "image")
-            _publish(staging / "image", dest, rootfs_only)
+            _publish(staging / "image", dest, rootfs_only, staging)
 
-    def render(self, image_id: str, dest: Path, *, rootfs_only: bool = False) -> None:
+    def render(
+        self, image_id: str, dest: Path, *, rootfs_only: bool = False, overwrite: bool = False
+    ) -> None:
         """Copy the image rendered with its dependencies to ``dest`` (a private copy)."""
         self.get(image_id)
-        _check_destination(dest)
+        _check_destination(dest, overwrite)
         with self._shared(), _staging(dest) as staging:  # shared: gc waits for the copy
             rootfs = self.render_tree(image_id)
             out = staging / "image"
             out.mkdir()
             shutil.copyfile(rootfs.parent / "manifest", out / "manifest")
             _copy_tree(rootfs, out / "rootfs")
-            _publish(out, dest, rootfs_only)
+            _publish(out, dest, rootfs_only, staging)
 
     def export(self, image_id: str, dest: Path, *, overwrite: bool = False) -> None:
         """Write the archive exactly as it was fetched to ``dest``."""
@@ -590,9 +595,11 @@ class _BackgroundCopy:
             raise StoreError(f"{self._error.filename}: {self._error.strerror}")
 
 
-def _check_destination(dest: Path) -> None:
-    if dest.is_symlink() or (dest.exists() and (not dest.is_dir() or any(dest.iterdir()))):
-        raise UsageError(f"{dest}: exists and is not an empty directory")
+def _check_destination(dest: Path, overwrite: bool) -> None:
+    if dest.is_symlink() or (dest.exists() and not dest.is_dir()):
+        raise UsageError(f"{dest}: exists and is not a directory")
+    if dest.exists() and any(dest.iterdir()) and not overwrite:
+        raise UsageError(f"{dest}: exists and is not empty (use --overwrite to replace it)")
 
 
 @contextmanager
@@ -606,10 +613,11 @@ def _staging(dest: Path) -> Iterator[Path]:
         remove_tree(staging)
 
 
-def _publish(image: Path, dest: Path, rootfs_only: bool) -> None:
+def _publish(image: Path, dest: Path, rootfs_only: bool, staging: Path) -> None:
+    """Move the finished files to ``dest``; an old ``dest`` goes into ``staging`` to die."""
     source = image / "rootfs" if rootfs_only else image
     if dest.is_dir():
-        dest.rmdir()  # checked empty
+        os.rename(dest, staging / "old")
     os.rename(source, dest)
 
 
