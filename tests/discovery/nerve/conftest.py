@@ -31,6 +31,7 @@ class HttpBackend:
         self.body = b"OK healthy"
         self.paths: dict[str, tuple[int, bytes]] = {}
         self.requests: list[tuple[str, str]] = []  # (path, Host header)
+        self.fail_next = 0  # answer this many next requests with 500
         backend = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -40,6 +41,9 @@ class HttpBackend:
             def do_GET(self) -> None:
                 backend.requests.append((self.path, self.headers.get("Host", "")))
                 status, body = backend.paths.get(self.path, (backend.status, backend.body))
+                if backend.fail_next > 0:
+                    backend.fail_next -= 1
+                    status = 500
                 self.send_response(status)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()

@@ -163,9 +163,8 @@ def test_check_failure_removes_and_recovery_re_adds(
     second, payload = one_node(kazoo_client, path)
     assert second != first and payload["available"] is True
     # one failure is not enough to go down (fall=2): flap once, node stays
-    http_backend.paths["/"] = (500, b"")
-    time.sleep(0.12)
-    del http_backend.paths["/"]
+    http_backend.fail_next = 1
+    wait_for(lambda: http_backend.fail_next == 0)
     time.sleep(0.5)
     assert list(zk_nodes(kazoo_client, path)) == [second]
     assert proc.terminate() == 0
