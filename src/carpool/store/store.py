@@ -8,6 +8,9 @@ Crash safety rests on three rules:
   ``verify`` completes the interrupted import or removal accordingly;
 * imports and renders hold the store lock shared; ``rm``, ``gc`` and ``verify`` hold it
   exclusively, so they never sweep away another process's work in progress.
+
+Only the index is fsync-ed: a killed process loses nothing the page cache holds, and
+after a power cut ``verify`` re-hashes every blob and drops or repairs what was lost.
 """
 
 from __future__ import annotations
@@ -321,7 +324,11 @@ class Store:
         if dependency.image_id:
             image_id = str(dependency.image_id)
             found = [i for i in entries if i.startswith(image_id)]
-            if len(found) == 1:
+            if len(found) > 1:
+                raise AmbiguousImageError(
+                    f"dependency {wanted} of {parent.name}: imageID {image_id} is ambiguous"
+                )
+            if found:
                 if entries[found[0]].name != name:
                     raise StoreError(
                         f"dependency {wanted} of {parent.name}: image {refs.short_id(found[0])}"
