@@ -29,7 +29,7 @@ def app_aci(tmp_path: Path) -> Path:
 def test_fetch_prints_the_id_and_is_idempotent(carpool: Cli, app_aci: Path) -> None:
     first = carpool("fetch", app_aci).stdout.strip()
     assert first.startswith("sha512-") and len(first) == 135
-    assert carpool("fetch", app_aci).stdout.strip() == first
+    assert carpool("fetch", app_aci, app_aci).stdout.split() == [first, first]
     listing = json.loads(carpool("image", "list", "--format", "json").stdout)
     assert [entry["id"] for entry in listing] == [first]
     entry = listing[0]

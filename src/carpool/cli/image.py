@@ -23,7 +23,7 @@ def _store(obj: CliContext) -> Store:
 
 
 @click.command()
-@click.argument("image")
+@click.argument("images", metavar="IMAGE...", nargs=-1, required=True)
 @click.option(
     "--insecure-options",
     default="none",
@@ -31,15 +31,17 @@ def _store(obj: CliContext) -> Store:
     help="Security checks to skip, comma-separated (image: accept unsigned remote images).",
 )
 @click.pass_obj
-def fetch(obj: CliContext, image: str, insecure_options: str) -> None:
-    """Import IMAGE (a .aci file, file://, http:// or https:// URL); print its ID."""
+def fetch(obj: CliContext, images: tuple[str, ...], insecure_options: str) -> None:
+    """Import each IMAGE (a .aci file, file://, http:// or https:// URL); print its ID."""
     from carpool.store.fetch import fetch as fetch_image
     from carpool.store.fetch import parse_insecure_options
 
     insecure = parse_insecure_options(insecure_options)
-    with terminal_progress() as progress:
-        record = fetch_image(_store(obj), image, insecure=insecure, progress=progress)
-    print(record.id)
+    store = _store(obj)
+    for image in images:
+        with terminal_progress() as progress:
+            record = fetch_image(store, image, insecure=insecure, progress=progress)
+        print(record.id, flush=True)
 
 
 @click.group()
