@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import time
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +119,7 @@ def test_airbnb_config_with_service_conf_dir(tmp_path: Path) -> None:
                 "zk_hosts": ["zk1:2181", "zk2:2181"],
                 "zk_path": "/nerve/services/db",
                 "checks": [{"type": "tcp", "timeout": 0.2, "rise": 2, "fall": 3}],
+                "rate_limiting": {"average_rate": 2, "max_burst": 5},
             }
         ),
     )
@@ -132,6 +134,9 @@ def test_airbnb_config_with_service_conf_dir(tmp_path: Path) -> None:
     assert db.first_result_decides and not db.warmup and not db.weight_configured
     assert db.checks[0].interval == 0.5 and db.checks[0].timeout == 0.2
     assert db.reporters[0].format == "airbnb"
+    assert db.rate_limit is not None
+    assert (db.rate_limit.average_rate, db.rate_limit.max_burst) == (2, 5)
+    assert db.rate_limit.shadow  # Airbnb's default: only log
 
 
 def test_warmup_ladder_matches_go_nerve() -> None:
@@ -219,3 +224,25 @@ def test_api_port_in_use_is_an_error(nerve: NerveFactory, tmp_path: Path) -> Non
         assert err[-1].startswith("error: ") and "apiPort: cannot listen" in err[-1]
     finally:
         busy.close()
+
+
+def test_rate_limiting_defers_flapping(
+    http_backend: HttpBackend, nerve: NerveFactory, tmp_path: Path
+) -> None:
+    report = tmp_path / "nerve.report"
+    service = go_service(http_backend.port, warmup=False)
+    service["checks"] = [{"type": "http", "rise": 1, "fall": 1, "checkIntervalInMilli": 50}]
+    service["reporters"] = [{"type": "file", "path": str(report)}]
+    service["rateLimiting"] = {"averageRate": 0.5, "maxBurst": 1, "shadowMode": False}
+    proc = nerve(go_config(service))
+    wait_for(lambda: report.exists() and report.read_bytes())
+    http_backend.status = 500
+    wait_for(lambda: report.read_bytes() == b"")  # the one token in the bucket
+    http_backend.status = 200
+    back = time.monotonic()
+    time.sleep(1.0)
+    assert report.read_bytes() == b""  # the recovery waits for a token (2 s at 0.5/s)
+    wait_for(lambda: report.read_bytes() != b"", timeout=5)
+    assert time.monotonic() - back >= 1.0
+    assert proc.terminate() == 0
+    assert "rate limited, deferred" in proc.logs()

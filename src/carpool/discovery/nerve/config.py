@@ -20,8 +20,8 @@ Deliberate differences from the originals:
   demanded 23 intervals, its README 27, neither matching the ladder);
 * the default ZooKeeper refresh (re-check of the node) is 30 s instead of 5 min;
 * Airbnb nerve configs support only ``ephemeral_sequential`` nodes (persistent nodes
-  outlive a crashed nerve, the problem of airbnb/nerve#124), and their ``rate_limiting``,
-  ``ttl_seconds``, ``statsd`` and ``load_test_concurrency`` are warned about and ignored;
+  outlive a crashed nerve, the problem of airbnb/nerve#124), and their ``ttl_seconds``,
+  ``statsd`` and ``load_test_concurrency`` are warned about and ignored;
   ``noop`` checks are supported, ``redis``/``rabbitmq`` checks are not.
 
 carpool extensions (go-nerve style keys, also accepted in Airbnb service blocks):
@@ -32,6 +32,8 @@ carpool extensions (go-nerve style keys, also accepted in Airbnb service blocks)
   (default ``go-nerve``), ``sessionTimeoutInMilli``, ``auth: "user:password"`` (digest;
   the node is then writable by its creator only);
 * ``embedded`` reporter: ``path`` (and optional ``dataDir``), the single-host registry;
+* service: ``rateLimiting: {averageRate, maxBurst, shadowMode}``, Airbnb nerve's
+  ``rate_limiting`` token bucket on check-driven transitions, offered to go-nerve configs;
 * root: ``apiHost``/``apiPort`` (``apiPort: 0`` disables the API; Airbnb configs have no API
   unless ``api_port`` is given).
 """
@@ -111,6 +113,15 @@ class ReporterConfig:
 
 
 @dataclass
+class RateLimit:
+    """Airbnb nerve's token bucket on check-driven state changes (``rate_limiting``)."""
+
+    average_rate: float = math.inf  # transitions per second, refilled continuously
+    max_burst: float = math.inf
+    shadow: bool = True  # only log what would have been limited
+
+
+@dataclass
 class ServiceConfig:
     name: str
     host: str
@@ -140,6 +151,7 @@ class ServiceConfig:
     disable_max: float = 60.0
     disable_min: float = 3.0
     first_result_decides: bool = False
+    rate_limit: RateLimit | None = None
 
 
 @dataclass
@@ -256,6 +268,7 @@ _GO_SERVICE_KEYS = {
     "checkIntervalInMilli",
     "timeoutInMilli",
     "warmup",
+    "rateLimiting",
 }
 
 
@@ -327,6 +340,7 @@ def _go_service(f: Fields, data_dir: Path | None) -> ServiceConfig:
         disable_max=_millis(f, "disableMaxDurationInMilli", 60000),
         disable_min=_millis(f, "disableMinDurationInMilli", 3000),
     )
+    service.rate_limit = _rate_limit(f, "rateLimiting", snake=False)
     checks = f.items("checks")
     service.checks = (
         [_go_check(c, service, defaults) for c in checks]
@@ -340,6 +354,26 @@ def _go_service(f: Fields, data_dir: Path | None) -> ServiceConfig:
     )
     f.warn_unknown(_GO_SERVICE_KEYS)
     return service
+
+
+def _rate_limit(f: Fields, key: str, snake: bool) -> RateLimit | None:
+    if not f.has(key):
+        return None
+    sub = f.sub(key)
+    names = (
+        ("average_rate", "max_burst", "shadow_mode")
+        if snake
+        else ("averageRate", "maxBurst", "shadowMode")
+    )
+    limit = RateLimit(
+        average_rate=sub.number(names[0], default=math.inf, minimum=0.000001) or math.inf,
+        max_burst=sub.number(names[1], default=math.inf, minimum=1) or math.inf,
+        shadow=sub.flag(names[2], default=True),
+    )
+    sub.warn_unknown(set(names))
+    if math.isinf(limit.average_rate) and math.isinf(limit.max_burst):
+        return None
+    return limit
 
 
 def _default_tcp_check(service: ServiceConfig, defaults: dict[str, Any]) -> CheckConfig:
@@ -697,7 +731,8 @@ def _airbnb_service(name: str, f: Fields, instance_id: str, data_dir: Path | Non
         reporter.path = _zk_path(f, "zk_path")
         reporter.data_dir = _embedded_dir(f, data_dir)
     service.reporters = [reporter]
-    _warn_unsupported(f, ("rate_limiting", "ttl_seconds", "load_test_concurrency"))
+    service.rate_limit = _rate_limit(f, "rate_limiting", snake=True)
+    _warn_unsupported(f, ("ttl_seconds", "load_test_concurrency"))
     f.warn_unknown(_AIRBNB_SERVICE_KEYS)
     return service
 

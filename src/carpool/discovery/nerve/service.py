@@ -12,6 +12,10 @@ The state machine follows go-nerve (reference §1.4):
 * a reporter whose report failed is replayed every ``reportReplayInMilli``;
 * :meth:`Service.disable` runs the drain flow and returns only when it is safe to stop.
 
+Flapping can be damped with Airbnb nerve's token bucket (``rate_limiting`` /
+``rateLimiting``): check-driven state changes beyond the rate are deferred (or, in shadow
+mode, the default as in Airbnb nerve, only logged); operator actions are never limited.
+
 Deliberate differences: changing the weight through the API does **not** restart the
 warm-up from step 0 (go-nerve did, briefly dropping a fully-warm instance to weight 1);
 a ramp in progress continues at the new target and a warm instance gets it at once.
@@ -20,6 +24,7 @@ a ramp in progress continues at the new target and a warm instance gets it at on
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from typing import Any
@@ -32,6 +37,34 @@ log = logging.getLogger(__name__)
 
 DISABLED_REASON = "Service is disabled"
 LAST_STEP = len(FIBONACCI_STEPS) - 1
+
+
+class TokenBucket:
+    """``rate`` tokens per second, at most ``burst`` saved; one per state change."""
+
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate = rate
+        self.burst = burst if not math.isinf(burst) else max(1.0, rate)
+        self.tokens = self.burst
+        self.stamp = time.monotonic()
+
+    def _refill(self, now: float) -> None:
+        if math.isinf(self.rate):
+            self.tokens = self.burst
+        else:
+            self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+
+    def take(self, now: float) -> bool:
+        self._refill(now)
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+    def wait_time(self, now: float) -> float:
+        self._refill(now)
+        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
 
 
 class Service:
@@ -59,6 +92,11 @@ class Service:
         self._last_report: Report | None = None
         self._failed: set[int] = set()
         self._next_replay = 0.0
+        self._bucket = (
+            TokenBucket(config.rate_limit.average_rate, config.rate_limit.max_burst)
+            if config.rate_limit is not None
+            else None
+        )
         self.exec_failures_total = 0
         self.reporter_failures_total = 0
         self._thread = threading.Thread(
@@ -222,6 +260,23 @@ class Service:
             return 0.5 if self._failed else 60.0
         else:
             available, reason = self._checks_ok()
+
+        if (
+            self._bucket is not None
+            and self._last_report is not None
+            and not disabled
+            and not forced
+            and available != self._available
+            and not self._bucket.take(now)
+        ):
+            assert cfg.rate_limit is not None
+            if cfg.rate_limit.shadow:
+                log.warning("%s: state change would be rate limited (shadow mode)", cfg.name)
+            else:
+                log.warning("%s: state change rate limited, deferred", cfg.name)
+                available = self._available
+                reason = self._last_report.unavailable_reason
+                sleep = max(0.01, self._bucket.wait_time(now))
 
         if available and not self._available:
             if cfg.pre_available_command:
