@@ -142,3 +142,20 @@ def test_pod_manifest_overrides_and_implicit_volumes() -> None:
         build_pod_manifest(twice, [img, img])
     with pytest.raises(UsageError, match="--port"):
         build_pod_manifest(PodOptions(apps=[AppOptions(image="x")], ports=["http:80"]), [img])
+
+
+def test_dns_flags_and_app_names() -> None:
+    from carpool.runtime.options import parse_dns
+
+    assert parse_dns(["10.0.0.1", "::1"], ["example.org"]) == (["10.0.0.1", "::1"], ["example.org"])
+    assert parse_dns(["host"], []) == (["host"], [])
+    for servers, search in (
+        (["1.2.3.4\nnameserver 6.6.6.6"], []),
+        (["host", "1.1.1.1"], []),
+        ([], ["a b"]),
+    ):
+        with pytest.raises(UsageError, match="--dns"):
+            parse_dns(servers, search)
+    img = image("example.com/x", {"exec": ["/x"]})
+    with pytest.raises(UsageError, match="--name"):
+        build_pod_manifest(PodOptions(apps=[AppOptions(image="x", name="../escape")]), [img])

@@ -180,13 +180,14 @@ def _run_options(
     insecure_options: tuple[str, ...],
     stop_timeout: float,
 ) -> RunOptions:
-    from carpool.runtime.options import RunOptions, parse_insecure, parse_net
+    from carpool.runtime.options import RunOptions, parse_dns, parse_insecure, parse_net
 
+    servers, search = parse_dns(list(dns), list(dns_search))
     return RunOptions(
         net=parse_net(list(net)),
         hostname=hostname,
-        dns=list(dns),
-        dns_search=list(dns_search),
+        dns=servers,
+        dns_search=search,
         interactive=interactive,
         insecure=parse_insecure(list(insecure_options)),
         stop_timeout=stop_timeout,

@@ -383,3 +383,14 @@ def wait_exited(pod: Pod, timeout: float | None = None) -> None:
         if refound is None:
             return
         pod.path, pod.state_dir = refound.path, refound.state_dir
+
+
+def trees_in_use(data_dir: Path) -> list[Path]:
+    """Rendered trees that pods still need (for the store's gc ``in_use``), as rkt kept
+    the tree stores of pods in prepare, prepared, run and exited-garbage."""
+    trees: list[Path] = []
+    for pod in PodStore(data_dir).all():
+        if pod.state_dir in ("garbage",):
+            continue
+        trees += [Path(t) for t in pod.runtime().get("trees", {}).values()]
+    return trees

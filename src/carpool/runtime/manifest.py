@@ -13,7 +13,7 @@ from typing import Any
 
 from carpool.errors import UsageError
 from carpool.runtime.images import ResolvedImage
-from carpool.runtime.options import AppOptions, PodOptions
+from carpool.runtime.options import AC_NAME, AppOptions, PodOptions
 
 AC_VERSION = "0.8.11"
 
@@ -39,6 +39,8 @@ def _merge_env(env: list[dict[str, str]], overrides: list[tuple[str, str]]) -> l
 
 def build_app(image: ResolvedImage, opts: AppOptions, pod: PodOptions) -> dict[str, Any]:
     name = opts.name or app_name_for(image.name)
+    if not AC_NAME.match(name):
+        raise UsageError(f"--name {name!r}: app names are lower-case letters, digits and dashes")
     app: dict[str, Any] = copy.deepcopy(image.manifest.get("app") or {})
     if opts.exec is not None:
         app["exec"] = [opts.exec]

@@ -9,6 +9,7 @@ namespace exists and before any app starts, and again at teardown.
 
 from __future__ import annotations
 
+import importlib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -38,7 +39,7 @@ def register_backend(factory: Callable[[], NetworkBackend]) -> None:
 def _backend() -> NetworkBackend | None:
     if _backend_factory is None:
         try:  # the CNI package registers itself on import, when it exists
-            import carpool.network  # type: ignore[import-untyped]  # noqa: F401
+            importlib.import_module("carpool.network")
         except ImportError:
             return None
     return _backend_factory() if _backend_factory is not None else None

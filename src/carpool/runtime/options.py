@@ -180,6 +180,25 @@ def parse_insecure(values: list[str]) -> frozenset[str]:
     return frozenset(out)
 
 
+def parse_dns(servers: list[str], search: list[str]) -> tuple[list[str], list[str]]:
+    """``--dns`` IPs (or ``host``/``none`` alone) and ``--dns-search`` domains."""
+    import ipaddress
+
+    if any(s in ("host", "none") for s in servers) and len(servers) > 1:
+        raise UsageError("--dns host and --dns none cannot be combined with servers")
+    for server in servers:
+        if server in ("host", "none"):
+            continue
+        try:
+            ipaddress.ip_address(server)
+        except ValueError:
+            raise UsageError(f"--dns {server!r}: not an IP address (or host, none)") from None
+    for domain in search:
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+", domain):
+            raise UsageError(f"--dns-search {domain!r}: not a domain name")
+    return servers, search
+
+
 def parse_net(values: list[str]) -> list[str]:
     nets: list[str] = []
     for value in values:
