@@ -28,7 +28,9 @@ def render_error(text: str, data: Any = None, context: str = "template") -> str:
     return str(info.value)
 
 
-def check_outputs(cases: list[tuple[str, str]], data: Any = None, context: str = "template") -> None:
+def check_outputs(
+    cases: list[tuple[str, str]], data: Any = None, context: str = "template"
+) -> None:
     """Render every case and fail once listing every mismatch (one test, many cases)."""
     failures = []
     for text, expected in cases:

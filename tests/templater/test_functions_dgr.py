@@ -33,7 +33,7 @@ CASES = [
     ('{{hasPrefix "golang" "go"}} {{hasSuffix "golang" "go"}}', "true false"),
     # JSON in and out
     ("{{(json .json).a}}", "[1 <x>]"),
-    ("{{index (json .json) \"b\"}}", "<no value>"),
+    ('{{index (json .json) "b"}}', "<no value>"),
     ('{{jsonArray "[1, 2.5, \\"x\\"]"}}', "[1 2.5 x]"),
     ("{{toJson .map}}", '{\n  "a": {\n    "x": 2\n  },\n  "b": 1,\n  "c": "z"\n}'),
     ("{{toJson (json .json)}}", '{\n  "a": [\n    1,\n    "\\u003cx\\u003e"\n  ],\n  "b": null\n}'),
@@ -93,7 +93,10 @@ ERRORS = [
     ("{{div 1 0}}", "error calling div: runtime error: integer divide by zero"),
     ("{{mod 1 0}}", "error calling mod: runtime error: integer divide by zero"),
     ('{{pairs "a"}}', "error calling pairs: Missing value on key/value Pairs call"),
-    ('{{json "[1]"}}', "json: cannot unmarshal array into Go value of type map[string]interface {}"),
+    (
+        '{{json "[1]"}}',
+        "json: cannot unmarshal array into Go value of type map[string]interface {}",
+    ),
     ('{{json "{"}}', "error calling json: unexpected end of JSON input"),
     ('{{json "x"}}', "error calling json: invalid character 'x' looking for beginning of value"),
     ("{{cell 1 2}}", "error calling cell: wrong number of args: want 0 or 1, got 2"),

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.templater.helpers import check_errors, check_outputs, render
 from carpool.templater.gotypes import Int64
+from tests.templater.helpers import check_errors, check_outputs, render
 
 DATA: dict[str, Any] = {
     "f": 3.0,
@@ -21,42 +21,69 @@ DATA: dict[str, Any] = {
 
 CASES = [
     ('{{"The Go" | replace " "}}', "TheGo"),
-    ('{{.missing | default "x"}} {{"" | default "x"}} {{.list | default "x"}} {{false | default "x"}}',
-     "<no value> x [a b c] x"),
+    (
+        '{{.missing | default "x"}} {{"" | default "x"}} '
+        '{{.list | default "x"}} {{false | default "x"}}',
+        "<no value> x [a b c] x",
+    ),
     ('{{0 | default "x"}} {{.f | default "x"}}', "0 3"),
-    ("{{.s | length}} {{.list | length}} {{.map | length}} {{.f | length}} {{\"日本\" | length}}",
-     "27 3 1 0 2"),
+    (
+        '{{.s | length}} {{.list | length}} {{.map | length}} {{.f | length}} {{"日本" | length}}',
+        "27 3 1 0 2",
+    ),
     ('{{"ABC" | lower}} {{"abc" | upper}}', "abc ABC"),
-    ('{{.s | truncatechars 9}} {{"abc" | truncatechars 2}} {{"abc" | truncatechars 5}}',
-     "The Go... ab abc"),
+    (
+        '{{.s | truncatechars 9}} {{"abc" | truncatechars 2}} {{"abc" | truncatechars 5}}',
+        "The Go... ab abc",
+    ),
     ('{{"http://a.b/?x=1&y=a b" | urlencode}}', "http%3A%2F%2Fa.b%2F%3Fx%3D1%26y%3Da+b"),
     ("{{.s | wordcount}}", "4"),
-    ("{{21 | divisibleby 3}} {{.f | divisibleby 2}} {{.f | divisibleby 0}} {{\"x\" | divisibleby 1}}",
-     "true false false false"),
-    ('{{.s | lengthis 27}} {{.list | lengthis 2}} {{3 | lengthis 1}}', "true false false"),
+    (
+        "{{21 | divisibleby 3}} {{.f | divisibleby 2}} "
+        '{{.f | divisibleby 0}} {{"x" | divisibleby 1}}',
+        "true false false false",
+    ),
+    ("{{.s | lengthis 27}} {{.list | lengthis 2}} {{3 | lengthis 1}}", "true false false"),
     ('{{"  x  " | trim}}', "x"),
     ('{{"go" | capfirst}} {{"" | capfirst}}', "Go "),
     ('{{.one | pluralize "y,ies"}} {{.i | pluralize "y,ies"}} {{.i | pluralize "s"}}', "y ies s"),
     ('{{.f | pluralize "s"}} {{.i | pluralize "a,b,c"}}', " "),
     ('{{true | yesno "yes" "no"}} {{false | yesno "yes" "no"}}', "yes no"),
-    ('{{"go" | rjust 5}}|{{"go" | ljust 5}}|{{"go" | center 6}}|{{"golang" | center 2}}',
-     "   go|go   |  go  |golang"),
-    ("{{1023 | filesizeformat}} {{1024 | filesizeformat}} {{1536 | filesizeformat}}",
-     "1023 bytes 1 KB 1.5 KB"),
-    ("{{10240 | filesizeformat}} {{1073741824 | filesizeformat}} {{.f | filesizeformat}}",
-     "10 KB 1 GB 3 bytes"),
+    (
+        '{{"go" | rjust 5}}|{{"go" | ljust 5}}|{{"go" | center 6}}|{{"golang" | center 2}}',
+        "   go|go   |  go  |golang",
+    ),
+    (
+        "{{1023 | filesizeformat}} {{1024 | filesizeformat}} {{1536 | filesizeformat}}",
+        "1023 bytes 1 KB 1.5 KB",
+    ),
+    (
+        "{{10240 | filesizeformat}} {{1073741824 | filesizeformat}} {{.f | filesizeformat}}",
+        "10 KB 1 GB 3 bytes",
+    ),
     ('{{"x" | filesizeformat}}', ""),
-    ("{{1 | apnumber}} {{9 | apnumber}} {{10 | apnumber}} {{.f | apnumber}} {{0 | apnumber}}",
-     "one nine 10 3 <no value>"),
+    (
+        "{{1 | apnumber}} {{9 | apnumber}} {{10 | apnumber}} {{.f | apnumber}} {{0 | apnumber}}",
+        "one nine 10 3 <no value>",
+    ),
     ("{{1000 | intcomma}} {{.neg | intcomma}} {{.f | intcomma}}", "1,000 -1,234,567 "),
-    ("{{1 | ordinal}} {{2 | ordinal}} {{3 | ordinal}} {{11 | ordinal}} {{112 | ordinal}} {{23 | ordinal}}",
-     "1st 2nd 3rd 11th 112th 23rd"),
+    (
+        "{{1 | ordinal}} {{2 | ordinal}} {{3 | ordinal}} "
+        "{{11 | ordinal}} {{112 | ordinal}} {{23 | ordinal}}",
+        "1st 2nd 3rd 11th 112th 23rd",
+    ),
     ("{{-1 | ordinal}} {{.f | ordinal}}", " "),
-    ('{{.list | first}} {{.list | last}} {{"日本語" | first}} {{"日本語" | last}} {{.f | first}}',
-     "a c 日 語 "),
+    (
+        "{{.list | first}} {{.list | last}} "
+        '{{"日本語" | first}} {{"日本語" | last}} {{.f | first}}',
+        "a c 日 語 ",
+    ),
     ("{{.strs | first}} {{(slice 0 0 .list) | first}}", " <no value>"),
-    ('{{.list | slice 1 2}} {{"abcdef" | slice 1 3}} {{"abc" | slice -1 10}} {{.list | slice 1 9}}',
-     "[b] bc abc <no value>"),
+    (
+        '{{.list | slice 1 2}} {{"abcdef" | slice 1 3}} '
+        '{{"abc" | slice -1 10}} {{.list | slice 1 9}}',
+        "[b] bc abc <no value>",
+    ),
     ('{{"<b>bold</b> text <br/>" | striptags}}', "bold text"),
 ]
 

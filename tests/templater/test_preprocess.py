@@ -19,7 +19,10 @@ def test_leading_dash_strips_only_this_lines_indentation() -> None:
 
 
 def test_trailing_dash_joins_the_next_line() -> None:
-    assert cleanup_template("a {{ if true -}}\n   b\n{{ end -}}\nc") == "a {{ if true }}   b\n{{ end }}c"
+    assert (
+        cleanup_template("a {{ if true -}}\n   b\n{{ end -}}\nc")
+        == "a {{ if true }}   b\n{{ end }}c"
+    )
     assert render_string("a {{ if true -}}\n   b\n{{ end -}}\nc", None) == "a    b\nc"
 
 

@@ -96,8 +96,7 @@ def test_partials_define_shared_blocks_and_take_pairs(tmp_path: Path) -> None:
     )
     run_templater(root, tmp_path / "out")
     assert (tmp_path / "out/etc/resolv.conf").read_text() == (
-        "# generated for web\n\nnameserver 1.1.1.1\nnameserver 2.2.2.2\n\n\n"
-        "search  a.com \n\n"
+        "# generated for web\n\nnameserver 1.1.1.1\nnameserver 2.2.2.2\n\n\nsearch  a.com \n\n"
     )
 
 
@@ -149,7 +148,7 @@ def test_execution_and_parse_errors_are_go_messages(tmp_path: Path) -> None:
 
 def test_check_command_runs_after_writing(tmp_path: Path) -> None:
     root = project(tmp_path, {"etc/app.conf.tmpl": "v={{.v}}"}, "default: {v: 1}")
-    write(root / "templates/etc/app.conf.tmpl.cfg", "checkCmd: grep -q v=1 \"$TARGET_FILE\"\n")
+    write(root / "templates/etc/app.conf.tmpl.cfg", 'checkCmd: grep -q v=1 "$TARGET_FILE"\n')
     seen: list[tuple[str, str]] = []
 
     def runner(command: str, path: Path) -> None:
@@ -172,7 +171,9 @@ def test_bad_cfg_is_an_error_naming_it(tmp_path: Path) -> None:
 @as_root
 def test_cfg_sets_owner_and_mode(tmp_path: Path) -> None:
     root = project(tmp_path, {"etc/secret.tmpl": "s={{.s}}"}, "default: {s: x}")
-    write(root / "templates/etc/secret.tmpl.cfg", "uid: 1234\ngid: 4321\nmode: 0640\ncheckCmd: true\n")
+    write(
+        root / "templates/etc/secret.tmpl.cfg", "uid: 1234\ngid: 4321\nmode: 0640\ncheckCmd: true\n"
+    )
     run_templater(root, tmp_path / "out")
     info = (tmp_path / "out/etc/secret").stat()
     assert (info.st_uid, info.st_gid, stat.S_IMODE(info.st_mode)) == (1234, 4321, 0o640)

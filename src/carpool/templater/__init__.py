@@ -72,7 +72,10 @@ __all__ = [
 def load_attributes(
     directories: Path | Iterable[Path], *, exact_numbers: bool = False
 ) -> dict[str, Any]:
-    """Merged ``default``/``override`` attributes of attribute dirs (no override var, no templating)."""
+    """Merged ``default``/``override`` attributes of attribute dirs.
+
+    No override variable and no templating of values: see :func:`resolve_attributes`.
+    """
     from carpool.templater.attributes import load_attributes as _load
 
     return _load(directories, exact_numbers=exact_numbers)

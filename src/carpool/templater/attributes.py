@@ -122,9 +122,7 @@ def read_attribute_file(path: Path, *, exact_numbers: bool = False) -> dict[str,
     return data
 
 
-def merge_attribute_files(
-    files: Iterable[Path], *, exact_numbers: bool = False
-) -> dict[str, Any]:
+def merge_attribute_files(files: Iterable[Path], *, exact_numbers: bool = False) -> dict[str, Any]:
     """Merge attribute files in order and resolve ``default``/``override`` (steps 2-3)."""
     accumulator: dict[str, Any] = {"default": {}}
     default_source = "attributes"

@@ -36,9 +36,7 @@ _MERGE = "tag:yaml.org,2002:merge"
 _TRUE = frozenset({"y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"})
 _FALSE = frozenset({"n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"})
 
-_BOOL_RE = re.compile(
-    "^(?:" + "|".join(sorted(_TRUE | _FALSE, key=len, reverse=True)) + ")$"
-)
+_BOOL_RE = re.compile("^(?:" + "|".join(sorted(_TRUE | _FALSE, key=len, reverse=True)) + ")$")
 _INT_RE = re.compile(r"^[-+]?(?:0[bB][01_]+|0[xX][0-9a-fA-F_]+|[0-9][0-9_]*)$")
 _FLOAT_RE = re.compile(
     r"^(?:[-+]?(?:\.[0-9_]+|[0-9][0-9_]*(?:\.[0-9_]*)?)(?:[eE][-+]?[0-9]+)?"
@@ -130,7 +128,7 @@ GoYamlLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp
 
 def load_yaml(text: str | bytes) -> Any:
     """The first YAML document of ``text`` as yaml.v2 types it (``None`` if empty)."""
-    for document in yaml.load_all(text, Loader=GoYamlLoader):  # noqa: S506 - safe loader
+    for document in yaml.load_all(text, Loader=GoYamlLoader):
         return document
     return None
 
@@ -142,7 +140,7 @@ def load_yaml_strings(text: str | bytes) -> Any:
     ``.cfg``'s ``checkCmd: true`` is the command ``true``); integer fields are
     then resolved with :func:`parse_go_int`.
     """
-    for document in yaml.load_all(text, Loader=yaml.BaseLoader):  # noqa: S506 - no objects
+    for document in yaml.load_all(text, Loader=yaml.BaseLoader):
         return document
     return None
 

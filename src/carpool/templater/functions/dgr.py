@@ -265,7 +265,9 @@ def _how_deep(data: Any, element: Any, deep: int) -> int:
         raise GoPanic(NIL_DEREFERENCE)
     if isinstance(element, dict):
         if not isinstance(data, dict):
-            raise GoPanic(f"reflect: call of reflect.Value.MapKeys on {kind_of(go_type(data))} Value")
+            raise GoPanic(
+                f"reflect: call of reflect.Value.MapKeys on {kind_of(go_type(data))} Value"
+            )
         for key in sorted(data, key=format_value):
             value = data[key]
             if deep_equal(value, element):
@@ -337,12 +339,12 @@ class Cell:
         self.v = v
 
     @go_signature("interface {}", result="*template.Cell", returns_error=False)
-    def Set(self, v: Any) -> Cell:  # noqa: N802 - Go method name
+    def Set(self, v: Any) -> Cell:
         self.v = v
         return self
 
     @go_signature(returns_error=False)
-    def Get(self) -> Any:  # noqa: N802 - Go method name
+    def Get(self) -> Any:
         return self.v
 
     def go_string(self) -> str:

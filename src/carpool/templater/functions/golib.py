@@ -266,18 +266,19 @@ def _yaml_float(f: float) -> str:
 _BASE60 = re.compile(r"^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$")
 
 
-def yaml_marshal(v: Any) -> str:
-    """``yaml.Marshal`` of yaml.v2: sorted keys, block style, Go number formats."""
+@functools.cache
+def _yaml_dumper() -> Any:
+    """A PyYAML dumper that writes what yaml.v2's ``Marshal`` writes."""
     import yaml
 
     from carpool.templater.yamlgo import GoYamlLoader
 
-    class _Dumper(yaml.SafeDumper):
+    class GoYamlDumper(yaml.SafeDumper):
         pass
 
-    _Dumper.yaml_implicit_resolvers = GoYamlLoader.yaml_implicit_resolvers
+    GoYamlDumper.yaml_implicit_resolvers = GoYamlLoader.yaml_implicit_resolvers
 
-    def rep_str(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
+    def rep_str(dumper: Any, data: str) -> Any:
         text = str(data)
         node = yaml.ScalarNode("tag:yaml.org,2002:str", text)
         # yaml.v2 double-quotes a string that would read back as something else
@@ -286,43 +287,62 @@ def yaml_marshal(v: Any) -> str:
             node.style = '"'
         return node
 
-    def rep_float(dumper: yaml.SafeDumper, data: float) -> yaml.Node:
+    def rep_float(dumper: Any, data: float) -> Any:
         text = _yaml_float(data)  # yaml.v2 writes %g: 2.0 is "2", read back as an int
         return dumper.represent_scalar(dumper.resolve(yaml.ScalarNode, text, (True, False)), text)
 
-    def rep_int(dumper: yaml.SafeDumper, data: int) -> yaml.Node:
+    def rep_int(dumper: Any, data: int) -> Any:
         return dumper.represent_scalar("tag:yaml.org,2002:int", str(int(data)))
 
-    def rep_dict(dumper: yaml.SafeDumper, data: dict[Any, Any]) -> yaml.Node:
+    def rep_dict(dumper: Any, data: dict[Any, Any]) -> Any:
         keys = sorted(data, key=functools.cmp_to_key(_yaml_key_cmp))
         return dumper.represent_mapping(
             "tag:yaml.org,2002:map", [(k, data[k]) for k in keys], flow_style=False
         )
 
-    def rep_list(dumper: yaml.SafeDumper, data: list[Any]) -> yaml.Node:
+    def rep_list(dumper: Any, data: list[Any]) -> Any:
         return dumper.represent_sequence("tag:yaml.org,2002:seq", list(data), flow_style=False)
 
-    def rep_other(dumper: yaml.SafeDumper, data: Any) -> yaml.Node:
+    def rep_other(dumper: Any, data: Any) -> Any:
         if isinstance(data, GoTime):
             return dumper.represent_scalar(
                 "tag:yaml.org,2002:str", data.format("2006-01-02T15:04:05.999999999Z07:00")
             )
         return dumper.represent_mapping("tag:yaml.org,2002:map", [], flow_style=True)
 
-    for exact, rep in ((str, rep_str), (float, rep_float), (int, rep_int), (dict, rep_dict), (list, rep_list)):
-        _Dumper.add_representer(exact, rep)
-        _Dumper.add_multi_representer(exact, rep)
-    _Dumper.add_representer(bool, yaml.SafeDumper.represent_bool)
-    _Dumper.add_multi_representer(object, rep_other)
-    _Dumper.add_representer(type(None), yaml.SafeDumper.represent_none)
+    representers: list[tuple[type, Any]] = [
+        (str, rep_str),
+        (float, rep_float),
+        (int, rep_int),
+        (dict, rep_dict),
+        (list, rep_list),
+    ]
+    for exact, rep in representers:
+        GoYamlDumper.add_representer(exact, rep)
+        GoYamlDumper.add_multi_representer(exact, rep)
+    GoYamlDumper.add_representer(bool, yaml.SafeDumper.represent_bool)
+    GoYamlDumper.add_multi_representer(object, rep_other)
+    GoYamlDumper.add_representer(type(None), yaml.SafeDumper.represent_none)
+    return GoYamlDumper
+
+
+def yaml_marshal(v: Any) -> str:
+    """``yaml.Marshal`` of yaml.v2: sorted keys, block style, Go number formats."""
+    import yaml
+
     if v is None:
         return "null\n"
     if isinstance(v, dict) and not v:
         return "{}\n"
     if isinstance(v, list) and not v:
         return "[]\n"
-    text = yaml.dump(
-        v, Dumper=_Dumper, default_flow_style=False, allow_unicode=True, width=80, sort_keys=False
+    text: str = yaml.dump(
+        v,
+        Dumper=_yaml_dumper(),
+        default_flow_style=False,
+        allow_unicode=True,
+        width=80,
+        sort_keys=False,
     )
     if text.endswith("\n...\n"):  # a bare scalar document
         text = text[:-4]
@@ -364,19 +384,19 @@ class GoTime:
 
     # Go methods, reachable from templates as ``now.Format "2006"``
     @go_signature("string", result="string", returns_error=False)
-    def Format(self, layout: str) -> str:  # noqa: N802
+    def Format(self, layout: str) -> str:
         return self.format(layout)
 
     @go_signature(result="int64", returns_error=False)
-    def Unix(self) -> int:  # noqa: N802
+    def Unix(self) -> int:
         return Int64(self.unix())
 
     @go_signature(result="int", returns_error=False)
-    def Year(self) -> int:  # noqa: N802
+    def Year(self) -> int:
         return self.dt.year
 
     @go_signature(result="string", returns_error=False)
-    def String(self) -> str:  # noqa: N802
+    def String(self) -> str:
         return self.go_string()
 
 
@@ -457,7 +477,7 @@ def _zone(dt: _dt.datetime, kind: str) -> str:
 
 def _zone_name(dt: _dt.datetime) -> str:
     name = dt.tzname()
-    if name and not name.startswith(("+", "-", "UTC+", "UTC-")) or name == "UTC":
+    if (name and not name.startswith(("+", "-", "UTC+", "UTC-"))) or name == "UTC":
         return name or "UTC"
     offset = int((dt.utcoffset() or _dt.timedelta(0)).total_seconds())
     sign = "-" if offset < 0 else "+"
@@ -611,4 +631,3 @@ def go_fields(s: str) -> list[str]:
     if word:
         out.append("".join(word))
     return out
-

@@ -19,7 +19,14 @@ from urllib.parse import quote_plus
 
 from carpool.templater.functions.golib import go_fields, go_lower, go_trim_space, go_upper
 from carpool.templater.gofmt import sprintf
-from carpool.templater.gotypes import FLOAT_TYPES, INT_TYPES, UINT_TYPES, go_signature, go_type
+from carpool.templater.gotypes import (
+    FLOAT_TYPES,
+    INT_TYPES,
+    UINT_TYPES,
+    GoSlice,
+    go_signature,
+    go_type,
+)
 
 _STRIPTAGS = re.compile(r"<[^>]*?>", re.DOTALL)
 
@@ -257,7 +264,7 @@ def slice_(start: int, end: int, value: Any) -> Any:
         if end > len(value) or start > end:
             raise IndexError(end)
         sliced = value[start:end]
-        return type(value)(value.elem, sliced) if hasattr(value, "elem") else sliced
+        return GoSlice(value.elem, sliced) if isinstance(value, GoSlice) else sliced
     return ""
 
 

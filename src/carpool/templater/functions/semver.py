@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+
 from carpool.templater.gotypes import GoError, Int64, go_signature
 
 _VERSION = re.compile(
@@ -39,31 +40,31 @@ class Version:
 
     # Go methods, reachable from templates as ``(semver "1.2.3").Major``
     @go_signature(result="int64", returns_error=False)
-    def Major(self) -> int:  # noqa: N802
+    def Major(self) -> int:
         return Int64(self.major)
 
     @go_signature(result="int64", returns_error=False)
-    def Minor(self) -> int:  # noqa: N802
+    def Minor(self) -> int:
         return Int64(self.minor)
 
     @go_signature(result="int64", returns_error=False)
-    def Patch(self) -> int:  # noqa: N802
+    def Patch(self) -> int:
         return Int64(self.patch)
 
     @go_signature(result="string", returns_error=False)
-    def Prerelease(self) -> str:  # noqa: N802
+    def Prerelease(self) -> str:
         return self.pre
 
     @go_signature(result="string", returns_error=False)
-    def Metadata(self) -> str:  # noqa: N802
+    def Metadata(self) -> str:
         return self.metadata
 
     @go_signature(result="string", returns_error=False)
-    def Original(self) -> str:  # noqa: N802
+    def Original(self) -> str:
         return self.original
 
     @go_signature(result="string", returns_error=False)
-    def String(self) -> str:  # noqa: N802
+    def String(self) -> str:
         return self.go_string()
 
     def compare(self, other: Version) -> int:

@@ -24,7 +24,7 @@ import struct
 import subprocess
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from carpool.templater.functions import semver as _semver
 from carpool.templater.functions.dgr import deep_equal, go_path_base, go_path_clean, go_path_dir
@@ -43,7 +43,8 @@ from carpool.templater.functions.golib import (
     string_slice,
     strval,
 )
-from carpool.templater.gofmt import format_value, quote as go_quote
+from carpool.templater.gofmt import format_value
+from carpool.templater.gofmt import quote as go_quote
 from carpool.templater.gotypes import (
     FLOAT_TYPES,
     INT_TYPES,
@@ -59,7 +60,13 @@ from carpool.templater.gotypes import (
 IFACE = "interface {}"
 
 
-def sig(*params: str, variadic: str | None = None, result: str = IFACE, error: bool = False) -> Any:
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def sig(
+    *params: str, variadic: str | None = None, result: str = IFACE, error: bool = False
+) -> Callable[[F], F]:
+    """Declare a sprig function's Go signature (no error result unless ``error``)."""
     return go_signature(*params, variadic=variadic, result=result, returns_error=error)
 
 
@@ -286,17 +293,14 @@ def _random_string(count: int, alphabet: str) -> str:
 
 @sig("string", result="string")
 def swapcase(s: str) -> str:
+    # goutils.SwapCase: upper/title → lower, lower → upper (title case after a space)
     out = []
-    whitespace = True
     for ch in s:
         if ch.isupper() or ch.istitle():
             out.append(go_lower(ch))
-            whitespace = False
         elif ch.islower():
             out.append(go_upper(ch))
-            whitespace = False
         else:
-            whitespace = ch.isspace()
             out.append(ch)
     return "".join(out)
 
@@ -1016,7 +1020,6 @@ def _expand(template: str, m: re.Match[str]) -> str:
     return _GO_EXPAND.sub(group, template)
 
 
-
 def _replace_all(regex: str, s: str, repl: Callable[[re.Match[str]], str]) -> str:
     pattern = _compile(regex)
     out: list[str] = []
@@ -1070,11 +1073,11 @@ def _load_zone(zone: str) -> Any:
     if zone == "Local":
         return _dt.datetime.now().astimezone().tzinfo
     if zone in ("", "UTC"):
-        return _dt.timezone.utc
+        return _dt.UTC
     try:
         return zoneinfo.ZoneInfo(zone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return _dt.timezone.utc
+        return _dt.UTC
 
 
 def _as_time(date: Any) -> GoTime:
@@ -1083,7 +1086,7 @@ def _as_time(date: Any) -> GoTime:
     if isinstance(date, GoTime):
         return date
     if go_type(date) in ("int", "int64", "int32"):
-        return GoTime(_dt.datetime.fromtimestamp(int(date), _dt.timezone.utc))
+        return GoTime(_dt.datetime.fromtimestamp(int(date), _dt.UTC))
     return GoTime.now()
 
 
@@ -1181,7 +1184,9 @@ def functions() -> dict[str, Callable[..., Any]]:
         "repeat": repeat,
         "trimall": _s(lambda a, b: _go_trim(b, a), "string", "string"),
         "trimAll": _s(lambda a, b: _go_trim(b, a), "string", "string"),
-        "trimSuffix": _s(lambda a, b: b[: -len(a)] if a and b.endswith(a) else b, "string", "string"),
+        "trimSuffix": _s(
+            lambda a, b: b[: -len(a)] if a and b.endswith(a) else b, "string", "string"
+        ),
         "trimPrefix": _s(lambda a, b: b[len(a) :] if b.startswith(a) else b, "string", "string"),
         "nospace": nospace,
         "initials": initials,
