@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pathlib
+import re
 from typing import Any
 
 from tests.templater.helpers import check_errors, check_outputs, render
@@ -117,3 +119,15 @@ def test_datetime_prints_like_go_time() -> None:
     assert len(date) == 10 and date[4] == "-"
     assert clock[2] == ":" and offset[0] in "+-" and len(offset) == 5
     assert zone and monotonic.startswith("m=+")
+
+
+def test_every_dgr_function_has_a_case_here() -> None:
+    from carpool.templater.functions import dgr_functions
+
+    text = pathlib.Path(__file__).read_text()
+    untested = [
+        name
+        for name in dgr_functions()
+        if not re.search(r"[{(|] *" + re.escape(name) + r"\b", text)
+    ]
+    assert not untested

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pathlib
+import re
 from typing import Any
 
 from carpool.templater.gotypes import Int64
@@ -110,3 +112,15 @@ def test_gtf_integer_helpers_want_go_integer_kinds() -> None:
 def test_gtf_random_picks_an_element() -> None:
     for _ in range(5):
         assert render("{{.list | random}}", DATA, "gtf") in DATA["list"]
+
+
+def test_every_gtf_function_has_a_case_here() -> None:
+    from carpool.templater.functions import gtf_functions
+
+    text = pathlib.Path(__file__).read_text()
+    untested = [
+        name
+        for name in gtf_functions()
+        if not re.search(r"[{(|] *" + re.escape(name) + r"\b", text)
+    ]
+    assert not untested

@@ -278,9 +278,27 @@ def test_sprig_random_and_generated_values() -> None:
         == "Tue Nov 14 11:13PM"
     )
     assert render('{{now | dateModify "-48h" | date "2006"}}').isdigit()
+    assert render('{{date_modify "1h30m" (now) | htmlDate}}').count("-") == 2
+    assert render('{{date_in_zone "15:04:05.000 -07:00" 0 "UTC"}}') == "00:00:00.000 +00:00"
+    # sprig treats anything but a time or a Go integer (a YAML float64, say) as now
+    assert render('{{date "2006" .f}}', {"f": 0.0}) == render('{{now | date "2006"}}')
 
 
 def test_sprig_gen_private_key_is_pem() -> None:
     key = render('{{genPrivateKey "ecdsa"}}')
     assert key.startswith("-----BEGIN EC PRIVATE KEY-----")
     assert base64.b64decode("".join(key.strip().splitlines()[1:-1]))
+
+
+def test_every_sprig_function_has_a_case_here() -> None:
+    import pathlib
+
+    from carpool.templater.functions import sprig_functions
+
+    text = pathlib.Path(__file__).read_text()
+    untested = [
+        name
+        for name in sprig_functions()
+        if not re.search(r"[{(|] *" + re.escape(name) + r"\b", text)
+    ]
+    assert not untested
