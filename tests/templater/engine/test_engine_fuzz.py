@@ -411,3 +411,76 @@ def test_random_templates_render_like_go(
     # the grammar must exercise both successful renders and errors
     assert both_ok > len(examples) // 10, (both_ok, both_err)
     assert both_err > 0
+
+
+PRINTF_ARGS = st.lists(
+    st.one_of(
+        SCALARS,
+        st.integers(-(2**40), 2**40),
+        st.text(max_size=6),
+        st.lists(SCALARS, max_size=3),
+        st.dictionaries(st.sampled_from(KEYS), SCALARS, max_size=3),
+    ),
+    max_size=4,
+)
+
+
+def random_format(rnd: random.Random) -> str:
+    """A printf format of literal text and verbs with random flags, width and precision."""
+    parts = []
+    for _ in range(rnd.randint(1, 4)):
+        if rnd.random() < 0.2:
+            parts.append(rnd.choice(["x", " ", "%%", "é", "-"]))
+            continue
+        verb = ["%"]
+        verb += rnd.sample("-+# 0", rnd.randint(0, 2))
+        if rnd.random() < 0.1:
+            verb.append(f"[{rnd.randint(0, 4)}]")
+        width = rnd.random()
+        if width < 0.3:
+            verb.append(str(rnd.randint(0, 12)))
+        elif width < 0.35:
+            verb.append("*")
+        prec = rnd.random()
+        if prec < 0.3:
+            verb.append("." + str(rnd.randint(0, 8)))
+        elif prec < 0.35:
+            verb.append(rnd.choice([".", ".*"]))
+        verb.append(rnd.choice("vvvdddsssqxXfFeEgGtcoObUTz!"))
+        parts.append("".join(verb))
+    return "".join(parts)
+
+
+def test_random_printf_like_go(go_render: Callable[[list[Case]], list[Result]]) -> None:
+    n = int(os.environ.get("CARPOOL_FUZZ_EXAMPLES", "400"))
+    fuzz_seed = int(os.environ.get("CARPOOL_FUZZ_SEED", "20261126"))
+    drawn: list[tuple[list[Any], bool]] = []
+
+    @seed(fuzz_seed)
+    @settings(
+        max_examples=n,
+        database=None,
+        phases=[Phase.generate],
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(PRINTF_ARGS, st.booleans())
+    def gen(args: list[Any], ints: bool) -> None:
+        drawn.append((args, ints))
+
+    gen()
+    rnd = random.Random(fuzz_seed)
+    examples: list[Case] = []
+    for k in range(n):
+        args, ints = drawn[k % len(drawn)]
+        names = " ".join(f".a{i}" for i in range(len(args) + rnd.randint(0, 1)))
+        data = {"f": random_format(rnd), **{f"a{i}": v for i, v in enumerate(args)}}
+        examples.append({"template": "{{printf .f " + names + "}}", "data": data, "ints": ints})
+    go_results = go_render(examples)
+    mismatches = [
+        (case, go, py)
+        for case, go in zip(examples, go_results, strict=True)
+        if (py := py_render(case)) != go
+    ]
+    report = "\n".join(f"case {c!r}\n  go: {g}\n  py: {p}" for c, g, p in mismatches[:10])
+    assert not mismatches, f"{len(mismatches)} of {len(examples)} differ:\n{report}"

@@ -6,6 +6,7 @@ error messages (``template: NAME:LINE: …``) are built from them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
@@ -70,6 +71,9 @@ KEYWORDS = {
 }
 
 SPACE_CHARS = " \t\r\n"
+_SPACES = re.compile(r"[ \t\r\n]*")
+_WORD = re.compile(r"[A-Za-z0-9_]*")
+_QUOTED_REST = re.compile(r'(?:[^"\\\n]|\\[^\n])*"')
 # a lexer state: a bound method returning the next state (None at the end)
 _State = Callable[[], Any] | None
 _EOF = ""
@@ -140,12 +144,13 @@ class Lexer:
         self.line = 1
         self.start_line = 1
         self.items: list[Item] = []
+        self.consumed = 0
         self.state: Callable[[], Any] = self.lex_text
         self.done = False
 
     # -- driver
     def next_item(self) -> Item:
-        while not self.items:
+        while self.consumed >= len(self.items):
             if self.done:
                 # Go's closed channel yields zero items (itemError with empty text)
                 return Item(T.ERROR, 0, "", 0)
@@ -154,7 +159,9 @@ class Lexer:
                 self.done = True
             else:
                 self.state = state
-        return self.items.pop(0)
+        item = self.items[self.consumed]
+        self.consumed += 1
+        return item
 
     # -- helpers
     def next(self) -> str:
@@ -168,9 +175,10 @@ class Lexer:
         return r
 
     def peek(self) -> str:
-        r = self.next()
-        self.backup()
-        return r
+        if self.pos >= len(self.input):
+            self.at_eof = True  # like Go: next() hit EOF, so backup() is a no-op from now on
+            return _EOF
+        return self.input[self.pos]
 
     def backup(self) -> None:
         if not self.at_eof and self.pos > 0:
@@ -336,13 +344,14 @@ class Lexer:
         return self.lex_inside_action
 
     def lex_space(self) -> _State:
-        num = 0
-        while True:
-            r = self.peek()
-            if not _is_space(r):
-                break
-            self.next()
-            num += 1
+        m = _SPACES.match(self.input, self.pos)
+        assert m is not None
+        run = m.group()
+        num = len(run)
+        self.line += run.count("\n")
+        self.pos = m.end()
+        if self.pos >= len(self.input):
+            self.at_eof = True
         if _has_right_trim(self.input, self.pos - 1) and self.input.startswith(
             self.right, self.pos + 1
         ):
@@ -353,6 +362,9 @@ class Lexer:
         return self.lex_inside_action
 
     def lex_identifier(self) -> _State:
+        m = _WORD.match(self.input, self.pos)
+        assert m is not None
+        self.pos = m.end()
         while True:
             r = self.next()
             if _is_alnum(r):
@@ -390,6 +402,9 @@ class Lexer:
         if self.at_terminator():
             self.emit(T.VARIABLE if typ == T.VARIABLE else T.DOT)
             return self.lex_inside_action
+        m = _WORD.match(self.input, self.pos)
+        assert m is not None
+        self.pos = m.end()
         while True:
             r = self.next()
             if not _is_alnum(r):
@@ -461,6 +476,11 @@ class Lexer:
         return True
 
     def lex_quote(self) -> _State:
+        m = _QUOTED_REST.match(self.input, self.pos)
+        if m is not None:
+            self.pos = m.end()
+            self.emit(T.STRING)
+            return self.lex_inside_action
         while True:
             r = self.next()
             if r == "\\":
