@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -36,10 +37,18 @@ from tests.runtime.images import build_aci  # noqa: E402
 RUNC = shutil.which("runc") or "/usr/sbin/runc"
 
 
-def timed(argv: list[str], env: dict[str, str] | None = None) -> float:
+CPU: dict[str, list[float]] = {}
+
+
+def timed(argv: list[str], env: dict[str, str] | None = None, tool: str = "") -> float:
+    """Wall-clock seconds of one run; its CPU seconds (user+sys) go to ``CPU[tool]``."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     proc = subprocess.run(argv, env=env, capture_output=True, check=False)
     elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    CPU.setdefault(tool, []).append(cpu)
     if proc.returncode != 0:
         raise SystemExit(
             f"{' '.join(argv)} failed ({proc.returncode}): {proc.stderr.decode(errors='replace')}"
@@ -115,18 +124,27 @@ def main() -> None:
         timed(runc_run)
 
         samples: dict[str, list[float]] = {name: [] for name in tools}
+        CPU.clear()
+        load_before = f"{os.getloadavg()[0]:.2f}"
         for _ in range(args.runs):
             for name, argv in tools.items():
-                samples[name].append(timed(argv, env if name == "carpool" else None))
+                samples[name].append(timed(argv, env if name == "carpool" else None, name))
         subprocess.run([*carpool, "gc", "--grace", "0s"], env=env, capture_output=True, check=True)
 
     floor = statistics.median(samples["runc"])
-    print(f"{'tool':8} {'median':>9} {'mean':>9} {'min':>9}  ratio to runc (median)")
+    cpu_floor = statistics.median(CPU["runc"])
+    print(f"load average before/after: {load_before} / {os.getloadavg()[0]:.2f}")
+    print(
+        f"{'tool':8} {'median':>9} {'mean':>9} {'min':>9} {'ratio':>6}"
+        f" {'cpu med':>9} {'cpu ratio':>9}   (wall clock; cpu = user+sys of the process tree)"
+    )
     for name, values in samples.items():
         median = statistics.median(values)
+        cpu = statistics.median(CPU[name])
         print(
             f"{name:8} {median * 1000:7.1f}ms {statistics.mean(values) * 1000:7.1f}ms "
-            f"{min(values) * 1000:7.1f}ms  {median / floor:5.2f}x"
+            f"{min(values) * 1000:7.1f}ms {median / floor:5.2f}x"
+            f" {cpu * 1000:7.1f}ms {cpu / cpu_floor:8.2f}x"
         )
 
 
