@@ -27,9 +27,6 @@ errors naming the file instead of a Go stack trace.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import logging
 import os
 from collections.abc import Iterable, Mapping
@@ -166,6 +163,10 @@ def load_attributes(
 
 def decode_override(name: str, value: str, *, exact_numbers: bool = False) -> dict[str, Any]:
     """The JSON object in an override variable (``base64,`` prefix allowed)."""
+    import base64
+    import binascii
+    import json
+
     text = value
     if len(value) > 8 and value.startswith("base64,"):
         try:

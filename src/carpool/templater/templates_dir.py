@@ -28,7 +28,6 @@ import contextlib
 import logging
 import os
 import stat
-import subprocess
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,6 +77,8 @@ def output_name(name: str) -> str | None:
 
 def default_check_runner(command: str, path: Path) -> None:
     """Run ``checkCmd`` as dgr does: ``/dgr/bin/busybox sh -c CMD`` (``/bin/sh`` if absent)."""
+    import subprocess
+
     shell = ["/dgr/bin/busybox", "sh", "-c"]
     if not os.path.exists(shell[0]):
         shell = ["/bin/sh", "-c"]

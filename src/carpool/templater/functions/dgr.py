@@ -8,7 +8,6 @@ takes a ``[]string`` and ``replace`` is ``strings.Replace(s, old, new, n)``.
 
 from __future__ import annotations
 
-import json as _json
 import posixpath
 from collections.abc import Callable
 from typing import Any
@@ -83,7 +82,7 @@ def go_replace(s: str, old: str, new: str, n: int) -> str:
 # ------------------------------------------------------------------ JSON
 
 
-def go_json_error(exc: _json.JSONDecodeError, text: str) -> GoError:
+def go_json_error(exc: Any, text: str) -> GoError:
     """The message Go's ``encoding/json`` gives for the same syntax error (approximately)."""
     if exc.pos >= len(text.rstrip()):
         return GoError("unexpected end of JSON input")
@@ -109,6 +108,8 @@ def _go_char(ch: str) -> str:
 
 
 def json_decode(text: str) -> Any:
+    import json as _json
+
     try:
         return _json.loads(text, parse_int=float)
     except _json.JSONDecodeError as exc:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import math
-import random as _random
 import re
 from collections.abc import Callable
 from typing import Any
@@ -270,6 +269,8 @@ def slice_(start: int, end: int, value: Any) -> Any:
 
 @_gtf("interface {}", result="interface {}")
 def random(value: Any) -> Any:
+    import random as _random
+
     if isinstance(value, str | list | tuple):
         return value[_random.randrange(len(value))]
     return ""

@@ -12,17 +12,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import hmac
 import math
 import os
-import random as _random
 import re
-import secrets
 import string
-import struct
-import subprocess
-import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -286,6 +279,8 @@ _ASCII = "".join(chr(c) for c in range(32, 127))
 
 
 def _random_string(count: int, alphabet: str) -> str:
+    import secrets
+
     if count < 0:
         return ""
     return "".join(secrets.choice(alphabet) for _ in range(count))
@@ -307,8 +302,10 @@ def swapcase(s: str) -> str:
 
 @sig("string", result="string")
 def shuffle(s: str) -> str:
+    import random
+
     chars = list(s)
-    _random.shuffle(chars)
+    random.shuffle(chars)
     return "".join(chars)
 
 
@@ -864,6 +861,8 @@ def has(needle: Any, haystack: list[Any]) -> bool:
 
 @sig("string", result="string")
 def sha256sum(value: str) -> str:
+    import hashlib
+
     return hashlib.sha256(value.encode("utf-8", "surrogateescape")).hexdigest()
 
 
@@ -914,6 +913,10 @@ _MASTER_SEED = b"com.lyndir.masterpassword"
 @sig("uint32", "string", "string", "string", "string", result="string")
 def derive_password(counter: int, password_type: str, password: str, user: str, site: str) -> str:
     """Master Password algorithm (scrypt N=32768 r=8 p=2), as sprig implements it."""
+    import hashlib
+    import hmac
+    import struct
+
     templates = _PASSWORD_TEMPLATES.get(password_type)
     if templates is None:
         return f"cannot find password template {password_type}"
@@ -934,6 +937,8 @@ def derive_password(counter: int, password_type: str, password: str, user: str, 
 @sig("string", result="string")
 def gen_private_key(typ: str) -> str:
     """A PEM private key (``rsa`` 4096 by default, ``ecdsa`` P-256, ``dsa`` 2048) via openssl."""
+    import subprocess
+
     commands = {
         "": ["openssl", "genrsa", "-traditional", "4096"],
         "rsa": ["openssl", "genrsa", "-traditional", "4096"],
@@ -952,6 +957,8 @@ def gen_private_key(typ: str) -> str:
 
 @sig(result="string")
 def uuidv4() -> str:
+    import uuid
+
     return str(uuid.uuid4())
 
 
