@@ -146,13 +146,17 @@ def test_register_while_zookeeper_is_down_does_not_block(zk: ZooKeeperServer) ->
 
 def test_protected_create_adopts_own_node(registry: Any, kazoo_client: Any) -> None:
     """After an uncertain create, an existing node of this session is adopted, not doubled."""
+    from carpool.discovery.registry.zookeeper import _ZkRegistration
+
+    assert registry.wait_connected(10)
     session = registry.session_id
     path = registry.client.create(
         "/it/f/svc/inst_", b"old", ephemeral=True, sequence=True, makepath=True
     )
     assert kazoo_client.exists(path).ephemeralOwner == session
-    reg = registry.register("/it/f/svc", "inst_", b"new")
-    reg._uncertain_create = True  # as if the first create's reply was lost
-    registry.wake()
-    assert reg.wait_registered(10)
+    # as if our create's reply had been lost: the node exists, we do not know its name
+    reg = _ZkRegistration(registry, "/it/f/svc", "inst_", b"new")
+    reg._uncertain_create = True
+    reg.reconcile()
+    assert reg.path == path
     assert zk_nodes(kazoo_client, "/it/f/svc") == {path.rsplit("/", 1)[1]: b"new"}
