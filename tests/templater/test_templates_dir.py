@@ -182,6 +182,11 @@ def test_cfg_sets_owner_and_mode(tmp_path: Path) -> None:
     run_templater(root, tmp_path / "out")
     info = (tmp_path / "out/etc/secret").stat()
     assert (info.st_uid, info.st_gid) == (os.getuid(), os.getgid())
+    # the runtime renders for the app's user: a default owner for files without uid/gid
+    write(root / "templates/etc/secret.tmpl.cfg", "gid: 7\n")
+    render_dir(root / "templates", {"s": 1}, tmp_path / "o2", default_owner=(1000, 1000))
+    info = (tmp_path / "o2/etc/secret").stat()
+    assert (info.st_uid, info.st_gid) == (1000, 7)
 
 
 def test_render_dir_with_merged_attributes_and_override(tmp_path: Path) -> None:

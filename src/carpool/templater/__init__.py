@@ -16,6 +16,9 @@ check_runner=None) -> RenderReport``
     file (and line); with ``continue_on_error`` failing templates are logged and
     listed in ``RenderReport.failures`` instead.  ``check_runner(cmd, path)``
     replaces the default ``/dgr/bin/busybox sh -c`` runner of ``checkCmd``.
+    ``name_prefix`` is how templates are named in Go error messages (dgr:
+    ``/dgr/templates``); ``default_owner=(uid, gid)`` owns files whose ``.cfg``
+    sets no ``uid``/``gid`` (default: this process).
 
 ``run_templater(dgr_dir, target, **same options)``
     The ``templater`` binary's contract: ``dgr_dir`` holds ``attributes/`` and
@@ -145,6 +148,7 @@ def render_dir(
     check_runner: CheckRunner | None = None,
     trace: bool = False,
     name_prefix: str | None = None,
+    default_owner: tuple[int, int] | None = None,
 ) -> RenderReport:
     """Resolve attributes and render ``templates_dir`` into ``target`` (see module doc)."""
     resolved = resolve_attributes(
@@ -158,6 +162,7 @@ def render_dir(
         check_runner=check_runner,
         trace=trace,
         name_prefix=name_prefix,
+        default_owner=default_owner,
     )
 
 
@@ -170,10 +175,13 @@ def _render_resolved(
     check_runner: CheckRunner | None,
     trace: bool,
     name_prefix: str | None,
+    default_owner: tuple[int, int] | None = None,
 ) -> RenderReport:
     from carpool.templater.templates_dir import TemplatesDir
 
-    templates = TemplatesDir(Path(templates_dir), name_prefix=name_prefix)
+    templates = TemplatesDir(
+        Path(templates_dir), name_prefix=name_prefix, default_owner=default_owner
+    )
     return templates.render(
         resolved,
         Path(target),

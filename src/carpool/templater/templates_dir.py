@@ -89,9 +89,16 @@ def default_check_runner(command: str, path: Path) -> None:
         )
 
 
-def load_config(source: Path, file_mode: int) -> TemplateConfig:
-    """Read ``<template>.cfg`` next to ``source`` (defaults when there is none)."""
-    uid, gid, mode, check = os.getuid(), os.getgid(), file_mode, ""
+def load_config(
+    source: Path, file_mode: int, default_owner: tuple[int, int] | None = None
+) -> TemplateConfig:
+    """Read ``<template>.cfg`` next to ``source`` (defaults when there is none).
+
+    Without ``uid``/``gid`` the file belongs to ``default_owner``, by default
+    this process's uid and gid (dgr's templater ran as the app).
+    """
+    uid, gid = default_owner if default_owner is not None else (os.getuid(), os.getgid())
+    mode, check = file_mode, ""
     cfg_path = source.with_name(source.name + ".cfg")
     try:
         content = cfg_path.read_bytes()
@@ -157,8 +164,15 @@ def write_atomically(path: Path, content: str, mode: int, uid: int, gid: int) ->
 class TemplatesDir:
     """A templates dir with its partials loaded, ready to render into targets."""
 
-    def __init__(self, source: Path, *, name_prefix: str | None = None) -> None:
+    def __init__(
+        self,
+        source: Path,
+        *,
+        name_prefix: str | None = None,
+        default_owner: tuple[int, int] | None = None,
+    ) -> None:
         self.source = source
+        self.default_owner = default_owner
         # Go template names are the paths dgr built: "<dir>/templates/<rel path>"
         self.prefix = str(source) if name_prefix is None else name_prefix
         self.partials: Any = None
@@ -296,7 +310,7 @@ class TemplatesDir:
         else:
             template = Template(name).new(name).funcs(shared_function_map("template"))
         template.parse(cleanup_template(content))
-        config = load_config(source, file_mode)
+        config = load_config(source, file_mode, self.default_owner)
         log.debug("templating %s -> %s", source, destination)
         output = finish_output(template.execute(attributes))
         if trace:
