@@ -468,3 +468,33 @@ def test_tar_hash_matches_hashlib_over_the_same_bytes(tmp_path: Path) -> None:
     result = extract_image(path, tmp_path / "x")
     assert result.image_id == "sha512-" + hashlib.sha512(data).hexdigest()
     assert (tmp_path / "x" / "rootfs" / "blob").read_bytes() == payload
+
+
+def test_modes_do_not_depend_on_the_umask(tmp_path: Path) -> None:
+    path = write_archive(
+        tmp_path / "m.aci",
+        [manifest(), d("rootfs", 0o755), f("rootfs/r", mode=0o644), f("rootfs/x", mode=0o755)],
+    )
+    old = os.umask(0o077)
+    try:
+        extract_image(path, tmp_path / "x")
+    finally:
+        os.umask(old)
+    assert os.stat(tmp_path / "x" / "rootfs" / "r").st_mode & 0o7777 == 0o644
+    assert os.stat(tmp_path / "x" / "rootfs" / "x").st_mode & 0o7777 == 0o755
+    assert os.stat(tmp_path / "x" / "rootfs").st_mode & 0o7777 == 0o755
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="needs root to chown")
+def test_owners_do_not_depend_on_a_setgid_parent(tmp_path: Path) -> None:
+    parent = tmp_path / "shared"
+    parent.mkdir()
+    os.chown(parent, 0, 4321)
+    parent.chmod(0o2775)
+    path = write_archive(
+        tmp_path / "o.aci", [manifest(), d("rootfs"), f("rootfs/f"), f("rootfs/a/implied")]
+    )
+    extract_image(path, parent / "x")
+    for rel in ("rootfs", "rootfs/f", "rootfs/a", "rootfs/a/implied", "manifest"):
+        st = os.stat(parent / "x" / rel)
+        assert (st.st_uid, st.st_gid) == (0, 0), rel

@@ -140,6 +140,8 @@ class _Extraction:
         self.warnings: list[str] = []
         self.manifest: ImageManifest | None = None
         self.manifest_bytes = b""
+        self.owner = (os.geteuid(), os.getegid())
+        self.umask = _current_umask()
         self.reader: TarReader | None = None
 
     def run(self, stream: object, expected_id: str | None) -> ExtractResult:
@@ -221,14 +223,14 @@ class _Extraction:
                 self.manifest = parse_manifest(data, self.name)
                 self.manifest_bytes = data
             parent = self.tree.dir_fd(parts[:-1], create=True)
-            fd = os.open(parts[-1], _CREATE_FLAGS, 0o600, dir_fd=parent)
+            fd = os.open(parts[-1], _CREATE_FLAGS, entry.mode & 0o777, dir_fd=parent)
             try:
                 if data is not None:
                     _write_all(fd, data)
                 else:
                     for chunk in self.reader.data_chunks():
                         _write_all(fd, chunk)
-                self._set_fd_metadata(fd, entry)
+                self._set_fd_metadata(fd, entry, created_with_mode=True)
             finally:
                 os.close(fd)
         elif kind is EntryType.SYMLINK:
@@ -261,11 +263,20 @@ class _Extraction:
 
     # -- metadata --------------------------------------------------------------------
 
-    def _set_fd_metadata(self, fd: int, entry: TarEntry) -> None:
-        # chown first: it clears setuid/setgid bits and file capabilities
-        if self.same_owner:
+    def _set_fd_metadata(
+        self, fd: int, entry: TarEntry, *, created_with_mode: bool = False
+    ) -> None:
+        # Everything here was made by this process in directories without setgid bits, so
+        # it belongs to our euid/egid and needs no chown when the archive says the same;
+        # a file created with its mode needs no chmod when the umask took nothing away
+        # (setuid/setgid/sticky bits are always set explicitly, after writing).
+        # chown comes first: it clears setuid/setgid bits and file capabilities.
+        if self.same_owner and (entry.uid, entry.gid) != self.owner:
             os.fchown(fd, entry.uid, entry.gid)
-        os.fchmod(fd, entry.mode)
+        if not (
+            created_with_mode and self.umask is not None and not entry.mode & (0o7000 | self.umask)
+        ):
+            os.fchmod(fd, entry.mode)
         if self.xattrs:
             for key, value in entry.xattrs.items():
                 self._setxattr(fd, key, value, entry)
@@ -294,6 +305,18 @@ class _Extraction:
                 raise
             if len(self.warnings) < _MAX_WARNINGS:
                 self.warnings.append(f"{entry.name}: xattr {key} not restored: {e.strerror}")
+
+
+def _current_umask() -> int | None:
+    """The process umask, read without changing it (``os.umask`` can only set it)."""
+    try:
+        with open("/proc/self/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
 
 
 def _check_destination(dest: Path) -> None:
@@ -346,6 +369,7 @@ def extract_image(
             raise ArchiveError(f"{dest}: cannot extract there: {e.strerror or e}") from e
         try:
             root_fd = os.open(tmp, _DIR_FLAGS)
+            os.fchmod(root_fd, 0o700)  # drops a setgid bit inherited from dest's parent
             extraction = _Extraction(
                 label,
                 root_fd,

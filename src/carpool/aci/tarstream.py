@@ -49,6 +49,7 @@ _TYPES = {
     b"5": EntryType.DIRECTORY,
     b"6": EntryType.FIFO,
 }
+_EXTENDED = frozenset({b"x", b"g", b"L", b"K"})
 _UNSUPPORTED = {
     b"S": "GNU sparse file",
     b"V": "GNU volume header",
@@ -91,16 +92,21 @@ class _BadNumber(Exception):
 def _number(field_bytes: bytes) -> int:
     """A numeric header field: octal text, or GNU base-256 when the high bit is set."""
     first = field_bytes[0]
-    if first == 0x80:
-        return int.from_bytes(field_bytes[1:], "big")
-    if first == 0xFF:
-        return int.from_bytes(field_bytes, "big", signed=True)
+    if first & 0x80:
+        if first == 0x80:
+            return int.from_bytes(field_bytes[1:], "big")
+        if first == 0xFF:
+            return int.from_bytes(field_bytes, "big", signed=True)
+        raise _BadNumber(field_bytes)
     text = field_bytes.split(b"\x00", 1)[0].strip(b" ")
     if not text:
         return 0
-    if text.translate(None, b"01234567"):
+    if not text.isdigit():
         raise _BadNumber(field_bytes)
-    return int(text, 8)
+    try:
+        return int(text, 8)
+    except ValueError:  # 8 or 9
+        raise _BadNumber(field_bytes) from None
 
 
 def _checksum_ok(block: bytes) -> bool:
@@ -281,17 +287,25 @@ class TarReader:
         self._skip(-size % BLOCK)
         return data
 
+    def _header_block(self) -> bytes:
+        pos = self._pos
+        if self._end - pos >= BLOCK:  # the usual case: the whole header is buffered
+            self._pos = pos + BLOCK
+            return self._view[pos : pos + BLOCK].tobytes()
+        return self._read_exact(BLOCK)
+
     def next_entry(self) -> TarEntry | None:
         """The next entry, or None at the end-of-archive marker."""
         if self._ended:
             return None
-        self.skip_data()
+        if self._entry_left or self._entry_padding:
+            self.skip_data()
         pax: dict[str, bytes] = {}
         long_name: str | None = None
         long_link: str | None = None
         while True:
-            where = f"{self._source}: offset {self.offset}"
-            block = self._read_exact(BLOCK)
+            start = self.offset
+            block = self._header_block()
             if len(block) < BLOCK:
                 raise ArchiveError(
                     f"{self._source}: truncated archive (no end-of-archive marker)"
@@ -300,34 +314,38 @@ class TarReader:
                 )
             if block == _ZERO_BLOCK:
                 if pax or long_name is not None or long_link is not None:
-                    raise ArchiveError(f"{where}: extended header without an entry")
+                    raise ArchiveError(f"{self._at(start)}: extended header without an entry")
                 self._ended = True
                 return None
             if not _checksum_ok(block):
-                raise ArchiveError(f"{where}: corrupt archive (bad header checksum)")
+                raise ArchiveError(f"{self._at(start)}: corrupt archive (bad header checksum)")
             typeflag = block[156:157]
             try:
                 size = _number(block[124:136])
-                if typeflag in (b"x", b"g"):
-                    records = _parse_pax(self._read_member_data(size, where), where)
-                    (pax if typeflag == b"x" else self._global_pax).update(records)
-                    continue
-                if typeflag in (b"L", b"K"):
-                    raw = self._read_member_data(size, where)
-                    text = _decode(raw.split(b"\x00", 1)[0])
-                    if typeflag == b"L":
-                        long_name = text
+                if typeflag in _EXTENDED:
+                    data = self._read_member_data(size, self._at(start))
+                    if typeflag == b"x":
+                        pax.update(_parse_pax(data, self._at(start)))
+                    elif typeflag == b"g":
+                        self._global_pax.update(_parse_pax(data, self._at(start)))
+                    elif typeflag == b"L":
+                        long_name = _decode(data.split(b"\x00", 1)[0])
                     else:
-                        long_link = text
+                        long_link = _decode(data.split(b"\x00", 1)[0])
                     continue
-                entry = self._entry(block, typeflag, size, pax, long_name, long_link, where)
+                entry = self._entry(block, typeflag, size, pax, long_name, long_link, start)
             except _BadNumber:
-                raise ArchiveError(f"{where}: corrupt archive (bad number in header)") from None
-            if entry.type is EntryType.FILE:
+                raise ArchiveError(
+                    f"{self._at(start)}: corrupt archive (bad number in header)"
+                ) from None
+            if entry.type is EntryType.FILE and entry.size:
                 self._check_room(entry.size, f"{self._source}: {entry.name}")
                 self._entry_left = entry.size
                 self._entry_padding = -entry.size % BLOCK
             return entry
+
+    def _at(self, offset: int) -> str:
+        return f"{self._source}: offset {offset}"
 
     def _entry(
         self,
@@ -337,62 +355,59 @@ class TarReader:
         pax: dict[str, bytes],
         long_name: str | None,
         long_link: str | None,
-        where: str,
+        start: int,
     ) -> TarEntry:
-        records = {**self._global_pax, **pax} if self._global_pax else pax
-        name = _string(block[0:100])
-        if block[257:263] == b"ustar\x00":  # POSIX ustar: the prefix field extends the name
-            prefix = _string(block[345:500])
-            if prefix:
-                name = f"{prefix}/{name}"
-        if long_name is not None:
-            name = long_name
-        if "path" in records:
-            name = _decode(records["path"])
+        raw_name = block[0:100].split(b"\x00", 1)[0]
+        if block[345] and block[257:263] == b"ustar\x00":  # POSIX ustar: the prefix field
+            raw_name = block[345:500].split(b"\x00", 1)[0] + b"/" + raw_name
+        name = long_name if long_name is not None else _decode(raw_name)
         kind = _TYPES.get(typeflag)
         if kind is None:
             what = _UNSUPPORTED.get(typeflag, f"entry type {typeflag!r}")
             raise ArchiveError(f"{self._source}: {name}: unsupported {what}")
         if kind is EntryType.FILE and typeflag == b"\x00" and name.endswith("/"):
             kind = EntryType.DIRECTORY  # old V7 convention
-        if any(key.startswith("GNU.sparse.") for key in records):
-            raise ArchiveError(f"{self._source}: {name}: unsupported GNU sparse file")
-        linkname = _string(block[157:257])
-        if long_link is not None:
-            linkname = long_link
-        if "linkpath" in records:
-            linkname = _decode(records["linkpath"])
-        pax_size = _pax_int(records, "size", where)
-        if pax_size is not None:
-            size = pax_size
-        uid = _pax_int(records, "uid", where)
-        gid = _pax_int(records, "gid", where)
-        mtime_ns = (
-            _pax_time_ns(records["mtime"], where)
-            if "mtime" in records
-            else _number(block[136:148]) * 1_000_000_000
-        )
-        xattrs = {
-            key[len("SCHILY.xattr.") :]: value
-            for key, value in records.items()
-            if key.startswith("SCHILY.xattr.")
-        }
-        if size < 0:
-            raise ArchiveError(f"{where}: corrupt archive (negative size)")
-        return TarEntry(
+        linkname = ""
+        if kind is EntryType.SYMLINK or kind is EntryType.HARDLINK:
+            linkname = long_link if long_link is not None else _string(block[157:257])
+        entry = TarEntry(
             name=name,
             type=kind,
             mode=_number(block[100:108]) & 0o7777,
-            uid=uid if uid is not None else _number(block[108:116]),
-            gid=gid if gid is not None else _number(block[116:124]),
-            # only regular files carry data (like Go's archive/tar and GNU tar)
-            size=size if kind is EntryType.FILE else 0,
-            mtime_ns=mtime_ns,
+            uid=_number(block[108:116]),
+            gid=_number(block[116:124]),
+            size=size,
+            mtime_ns=_number(block[136:148]) * 1_000_000_000,
             linkname=linkname,
-            devmajor=_number(block[329:337]) if kind in _DEVICES else 0,
-            devminor=_number(block[337:345]) if kind in _DEVICES else 0,
-            xattrs=xattrs,
         )
+        if kind is EntryType.CHARDEV or kind is EntryType.BLOCKDEV:
+            entry.devmajor = _number(block[329:337])
+            entry.devminor = _number(block[337:345])
+        records = {**self._global_pax, **pax} if self._global_pax else pax
+        if records:
+            self._apply_pax(entry, records, self._at(start))
+        if entry.size < 0:
+            raise ArchiveError(f"{self._at(start)}: corrupt archive (negative size)")
+        if kind is not EntryType.FILE:
+            entry.size = 0  # only regular files carry data (like Go's archive/tar, GNU tar)
+        return entry
+
+    def _apply_pax(self, entry: TarEntry, records: dict[str, bytes], where: str) -> None:
+        if "path" in records:
+            entry.name = _decode(records["path"])
+        if any(key.startswith("GNU.sparse.") for key in records):
+            raise ArchiveError(f"{self._source}: {entry.name}: unsupported GNU sparse file")
+        if "linkpath" in records and entry.type in _LINKS:
+            entry.linkname = _decode(records["linkpath"])
+        for key, field_name in (("size", "size"), ("uid", "uid"), ("gid", "gid")):
+            value = _pax_int(records, key, where)
+            if value is not None:
+                setattr(entry, field_name, value)
+        if "mtime" in records:
+            entry.mtime_ns = _pax_time_ns(records["mtime"], where)
+        for key, raw in records.items():
+            if key.startswith("SCHILY.xattr."):
+                entry.xattrs[key[len("SCHILY.xattr.") :]] = raw
 
     # -- entry data ------------------------------------------------------------------
 
@@ -439,4 +454,4 @@ class TarReader:
         return "sha512-" + self._digest.hash.hexdigest()
 
 
-_DEVICES = frozenset({EntryType.CHARDEV, EntryType.BLOCKDEV})
+_LINKS = frozenset({EntryType.SYMLINK, EntryType.HARDLINK})
