@@ -43,7 +43,7 @@ def test_stop_from_another_process(
     uuid = bg.uuid()
     bg.wait_output("ready")
     assert state(carpool, uuid) == "running"
-    proc = carpool("stop", uuid[:8])
+    proc = carpool("stop", "--uuid-file", bg.uuid_file)
     assert proc.stdout.strip() == f'"{uuid}"'
     assert bg.wait() == 0  # the app handled SIGTERM and exited 0
     assert "bye" in bg.output()
@@ -245,7 +245,9 @@ def test_prepare_run_prepared_cat_manifest_rm(
         "echo $WHO; hostname",
     ).stdout.strip()
     assert state(carpool, uuid) == "prepared"
-    manifest = json.loads(carpool("cat-manifest", uuid).stdout)
+    uuid_file = tmp_path / "prepared-uuid"
+    uuid_file.write_text(uuid + "\n")
+    manifest = json.loads(carpool("cat-manifest", "--uuid-file", uuid_file).stdout)
     assert manifest["acKind"] == "PodManifest"
     app = manifest["apps"][0]
     assert app["name"] == "busybox"
@@ -259,7 +261,8 @@ def test_prepare_run_prepared_cat_manifest_rm(
     assert state(carpool, uuid) == "exited"
     again = carpool("run-prepared", "--net", "none", uuid, check=False)
     assert again.returncode == 254 and "not prepared" in again.stderr
-    assert carpool("rm", uuid).stdout.strip() == f'"{uuid}"'
+    assert carpool("status", "--uuid-file", uuid_file).stdout.startswith("state=exited")
+    assert carpool("rm", "--uuid-file", uuid_file).stdout.strip() == f'"{uuid}"'
     assert carpool("status", uuid, check=False).returncode != 0
     other = carpool("prepare", "--quiet", str(busybox_aci)).stdout.strip()
     carpool("rm", other)

@@ -130,6 +130,9 @@ def test_carpool_failures_exit_254(carpool: Cli, busybox_aci: Path) -> None:
     no_exec = carpool("run", *NONE, busybox_aci, "--exec", "/no/such/binary", check=False)
     assert no_exec.returncode == 254
     assert "/no/such/binary" in no_exec.stderr
+    not_on_path = carpool("run", *NONE, busybox_aci, "--exec", "no-such-command", check=False)
+    assert not_on_path.returncode == 254  # runc's failure, not an app exit status
+    assert "no-such-command" in not_on_path.stderr
     cni = carpool("run", busybox_aci, check=False)
     assert cni.returncode == 254
     assert "--net" in cni.stderr

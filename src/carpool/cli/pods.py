@@ -288,6 +288,27 @@ def run_prepared(ctx: CliContext, /, uuid: str, **runtime: Any) -> int:
         return lifecycle.run_prepared(ctx.data_dir, uuid, _run_options(**runtime))
 
 
+uuid_file_option = click.option(
+    "--uuid-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Read the pod UUID from this file (as written by --uuid-file-save).",
+)
+
+
+def _uuids(uuids: tuple[str, ...], uuid_file: Path | None) -> list[str]:
+    from carpool.errors import UsageError
+
+    found = list(uuids)
+    if uuid_file is not None:
+        try:
+            found.append(uuid_file.read_text().strip())
+        except OSError as exc:
+            raise UsageError(f"--uuid-file {uuid_file}: {exc.strerror}") from None
+    if not found:
+        raise UsageError("give a pod UUID (or --uuid-file)")
+    return found
+
+
 def _find(ctx: CliContext, uuid: str) -> Pod:
     from carpool.runtime.pods import PodStore
 
@@ -309,13 +330,16 @@ def _time(value: float | None) -> str | None:
 @click.command()
 @click.option("--wait", is_flag=True, help="Wait until the pod has exited.")
 @format_option
-@click.argument("uuid")
+@uuid_file_option
+@click.argument("uuid", required=False)
 @click.pass_obj
-def status(ctx: CliContext, uuid: str, wait: bool, output_format: str) -> None:
+def status(
+    ctx: CliContext, uuid: str | None, wait: bool, output_format: str, uuid_file: Path | None
+) -> None:
     """Show a pod's state and its apps' exit codes."""
     from carpool.runtime import lifecycle
 
-    pod = _find(ctx, uuid)
+    pod = _find(ctx, _uuids((uuid,) if uuid else (), uuid_file)[0])
     if wait:
         lifecycle.wait_exited(pod)
     info = lifecycle.pod_info(pod)
@@ -414,15 +438,18 @@ def enter(ctx: CliContext, app_name: str | None, uuid: str, command: tuple[str, 
 @click.option(
     "--timeout", type=float, default=10.0, show_default=True, help="Seconds before SIGKILL."
 )
-@click.argument("uuids", nargs=-1, required=True)
+@uuid_file_option
+@click.argument("uuids", nargs=-1)
 @click.pass_obj
-def stop(ctx: CliContext, force: bool, timeout: float, uuids: tuple[str, ...]) -> int:
+def stop(
+    ctx: CliContext, force: bool, timeout: float, uuids: tuple[str, ...], uuid_file: Path | None
+) -> int:
     """Stop running pods (and release their mounts, namespaces and cgroups)."""
     from carpool.errors import CarpoolError
     from carpool.runtime import lifecycle
 
     failed = 0
-    for uuid in uuids:
+    for uuid in _uuids(uuids, uuid_file):
         try:
             pod = lifecycle.stop(ctx.data_dir, uuid, force=force, timeout=timeout)
         except CarpoolError as exc:
@@ -434,15 +461,16 @@ def stop(ctx: CliContext, force: bool, timeout: float, uuids: tuple[str, ...]) -
 
 
 @click.command()
-@click.argument("uuids", nargs=-1, required=True)
+@uuid_file_option
+@click.argument("uuids", nargs=-1)
 @click.pass_obj
-def rm(ctx: CliContext, uuids: tuple[str, ...]) -> int:
+def rm(ctx: CliContext, uuids: tuple[str, ...], uuid_file: Path | None) -> int:
     """Remove exited or prepared pods now."""
     from carpool.errors import CarpoolError
     from carpool.runtime import lifecycle
 
     failed = 0
-    for uuid in uuids:
+    for uuid in _uuids(uuids, uuid_file):
         try:
             pod = lifecycle.rm(ctx.data_dir, uuid)
         except CarpoolError as exc:
@@ -486,11 +514,13 @@ def gc(ctx: CliContext, grace: str, expire_prepared: str, mark_only: bool) -> No
 
 
 @click.command("cat-manifest")
-@click.argument("uuid")
+@uuid_file_option
+@click.argument("uuid", required=False)
 @click.pass_obj
-def cat_manifest(ctx: CliContext, uuid: str) -> None:
+def cat_manifest(ctx: CliContext, uuid: str | None, uuid_file: Path | None) -> None:
     """Print a pod's manifest."""
-    print(json.dumps(_find(ctx, uuid).manifest(), indent=2))
+    pod = _find(ctx, _uuids((uuid,) if uuid else (), uuid_file)[0])
+    print(json.dumps(pod.manifest(), indent=2))
 
 
 @click.command()

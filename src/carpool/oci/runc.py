@@ -47,9 +47,17 @@ class Runc:
     def _base(self) -> list[str]:
         return [self.binary, "--root", str(self.root)]
 
-    def run_argv(self, container_id: str, bundle: Path, *, keep: bool = False) -> list[str]:
-        """``runc run`` in the foreground: exits with the container's status."""
+    def run_argv(
+        self, container_id: str, bundle: Path, *, pid_file: Path | None = None, keep: bool = False
+    ) -> list[str]:
+        """``runc run`` in the foreground: exits with the container's status.
+
+        runc writes ``pid_file`` only once the app's process exists (after it found the
+        executable), so a failed run without it is runc's failure, not the app's.
+        """
         argv = [*self._base(), "run", "--bundle", str(bundle)]
+        if pid_file is not None:
+            argv += ["--pid-file", str(pid_file)]
         if keep:
             argv.append("--keep")
         return [*argv, container_id]

@@ -29,6 +29,7 @@ from carpool.runtime.setup import AppPlan, Step
 log = logging.getLogger(__name__)
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+CARPOOL_FAILURE = 254  # rkt's status for its own failures
 
 
 @dataclass
@@ -38,6 +39,7 @@ class Child:
     container_id: str
     proc: subprocess.Popen[bytes]
     log: BinaryIO
+    pid_file: Path | None = None
     streams: dict[int, BinaryIO] = field(default_factory=dict)
     status: int | None = None
 
@@ -93,10 +95,12 @@ class Supervisor:
     # -- children --------------------------------------------------------
     def start(self, app: str, phase: str, container_id: str, bundle: Path, log_path: Path) -> Child:
         log_file = open(log_path, "ab")  # noqa: SIM115 - closed when the child is reaped
-        argv = self.runc.run_argv(container_id, bundle)
+        pid_file = bundle / "pid"
+        pid_file.unlink(missing_ok=True)
+        argv = self.runc.run_argv(container_id, bundle, pid_file=pid_file)
         if self.interactive and phase == "main":
             proc = subprocess.Popen(argv, pass_fds=(self.lock_fd,))
-            child = Child(app, phase, container_id, proc, log_file)
+            child = Child(app, phase, container_id, proc, log_file, pid_file)
         else:
             proc = subprocess.Popen(
                 argv,
@@ -106,7 +110,7 @@ class Supervisor:
                 pass_fds=(self.lock_fd,),
                 start_new_session=True,
             )
-            child = Child(app, phase, container_id, proc, log_file)
+            child = Child(app, phase, container_id, proc, log_file, pid_file)
             assert proc.stdout is not None and proc.stderr is not None
             for stream, target in (
                 (proc.stdout, sys.stdout.buffer),
@@ -147,6 +151,9 @@ class Supervisor:
             if code is None:
                 continue
             child.status = code if code >= 0 else 128 - code
+            if code != 0 and child.pid_file is not None and not child.pid_file.exists():
+                log.error("app %s: runc could not start its %s container", child.app, child.phase)
+                child.status = CARPOOL_FAILURE
             # close our copies of the pipes (Popen keeps file objects)
             for stream in (child.proc.stdout, child.proc.stderr):
                 if stream is not None:
