@@ -1,0 +1,91 @@
+"""The iptables state CNI plugins leave behind, and removing it.
+
+Two gaps in the plugins' own DEL: ``ptp``/``bridge`` only remove their
+masquerade chain when the pod's netns still exists (after a reboot or a lost
+pin it does not), and ``portmap`` never removes its shared ``CNI-HOSTPORT-*``
+chains and the jumps to them.  carpool cleans both, so a host that ran pods
+has exactly the rules it had before.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import shlex
+import shutil
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+HOST_LOCK = Path("/run/carpool/network.lock")
+PORTMAP_CHAINS = ("CNI-HOSTPORT-DNAT", "CNI-HOSTPORT-MASQ", "CNI-HOSTPORT-SETMARK")
+TOOLS = ("iptables", "ip6tables")
+
+
+@contextmanager
+def host_lock() -> Iterator[None]:
+    """Host-wide: iptables is one per host, whatever carpool data dir a pod uses."""
+    HOST_LOCK.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(HOST_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _run(tool: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [tool, "-w", *args], capture_output=True, text=True, check=False, timeout=60
+    )
+
+
+def _rules(tool: str, table: str) -> list[str]:
+    if shutil.which(tool) is None:
+        return []
+    proc = _run(tool, "-t", table, "-S")
+    return proc.stdout.splitlines() if proc.returncode == 0 else []
+
+
+def _delete_rule(tool: str, table: str, line: str) -> None:
+    words = shlex.split(line)
+    if words and words[0] == "-A":
+        _run(tool, "-t", table, "-D", *words[1:])
+
+
+def _drop_chain(tool: str, table: str, chain: str, rules: list[str]) -> None:
+    """Remove every jump to ``chain``, then the chain itself."""
+    for line in rules:
+        words = shlex.split(line)
+        if words[:1] == ["-A"] and words[-2:] == ["-j", chain]:
+            _delete_rule(tool, table, line)
+    _run(tool, "-t", table, "-F", chain)
+    _run(tool, "-t", table, "-X", chain)
+
+
+def masquerade_chain(network: str, container_id: str) -> str:
+    """The per-pod chain name ptp and bridge use (``utils.FormatChainName``)."""
+    return "CNI-" + hashlib.sha512((network + container_id).encode()).hexdigest()[:24]
+
+
+def remove_masquerade(network: str, container_id: str) -> None:
+    chain = masquerade_chain(network, container_id)
+    for tool in TOOLS:
+        rules = _rules(tool, "nat")
+        if f"-N {chain}" in rules:
+            _drop_chain(tool, "nat", chain, rules)
+
+
+def prune_portmap_chains() -> None:
+    """Drop portmap's shared chains once no pod on the host forwards a port."""
+    for tool in TOOLS:
+        rules = _rules(tool, "nat")
+        if "-N CNI-HOSTPORT-DNAT" not in rules:
+            continue
+        if any(line.startswith("-A CNI-HOSTPORT-DNAT ") for line in rules):
+            continue
+        for chain in PORTMAP_CHAINS:
+            if f"-N {chain}" in rules:
+                _drop_chain(tool, "nat", chain, rules)

@@ -1,0 +1,166 @@
+"""Fixtures for network tests: private netns, a net.d per test, a fake pod dir.
+
+Every test gets its own subnet (10.231.N.0/24 from a counter mixed with the
+pid) through a test-local ``net.d`` that overrides ``default``, so tests of
+other engineers on 172.16.28.0/24 never clash with ours.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+_subnets = itertools.count((os.getpid() * 7) % 200)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def nat_tables_exist() -> None:
+    """Have the (empty) nat tables exist before any leak snapshot is taken.
+
+    With the nftables backend a table appears the first time a rule goes into
+    it and stays, empty, after its last rule is gone; its built-in chains would
+    look like a leak of the first test on a fresh host.
+    """
+    for tool in ("iptables", "ip6tables"):
+        subprocess.run([tool, "-w", "-t", "nat", "-S"], capture_output=True, check=False)
+
+
+def next_subnet() -> str:
+    return f"10.231.{next(_subnets) % 250}.0/24"
+
+
+def default_conflist(subnet: str, name: str = "default") -> dict[str, Any]:
+    return {
+        "cniVersion": "1.0.0",
+        "name": name,
+        "plugins": [
+            {
+                "type": "ptp",
+                "ipMasq": True,
+                "ipam": {"type": "host-local", "subnet": subnet, "routes": [{"dst": "0.0.0.0/0"}]},
+            },
+            {"type": "portmap", "capabilities": {"portMappings": True}, "snat": True},
+        ],
+    }
+
+
+@pytest.fixture
+def config_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "config"
+    (path / "net.d").mkdir(parents=True)
+    monkeypatch.setenv("CARPOOL_CONFIG", str(path))
+    return path
+
+
+@pytest.fixture
+def subnet(config_dir: Path) -> str:
+    """A fresh subnet for this test's ``default`` network."""
+    net = next_subnet()
+    (config_dir / "net.d" / "50-default.conflist").write_text(json.dumps(default_conflist(net)))
+    return net
+
+
+class Netns:
+    """A named netns (``ip netns add``) standing in for a pod's pinned one."""
+
+    def __init__(self) -> None:
+        self.name = f"carpool-test-{uuid.uuid4().hex[:10]}"
+        subprocess.run(["ip", "netns", "add", self.name], check=True)
+        subprocess.run(["ip", "-n", self.name, "link", "set", "lo", "up"], check=True)
+        self.path = Path("/run/netns") / self.name
+
+    def run(self, *args: str, **kw: Any) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["ip", "netns", "exec", self.name, *args], capture_output=True, text=True, **kw
+        )
+
+    def addresses(self) -> dict[str, list[str]]:
+        out = subprocess.run(
+            ["ip", "-j", "-n", self.name, "addr"], capture_output=True, text=True, check=True
+        ).stdout
+        return {
+            link["ifname"]: [f"{a['local']}/{a['prefixlen']}" for a in link.get("addr_info", [])]
+            for link in json.loads(out)
+        }
+
+    def delete(self) -> None:
+        if self.path.exists():
+            subprocess.run(["ip", "netns", "del", self.name], check=False)
+
+
+@pytest.fixture
+def make_netns() -> Iterator[Any]:
+    made: list[Netns] = []
+
+    def make() -> Netns:
+        ns = Netns()
+        made.append(ns)
+        return ns
+
+    yield make
+    for ns in made:
+        ns.delete()
+
+
+class FakePod:
+    """A pod dir laid out like the runtime's (``<data>/pods/run/<uuid>``)."""
+
+    def __init__(self, data_dir: Path, manifest: dict[str, Any] | None = None) -> None:
+        self.uuid = str(uuid.uuid4())
+        self.path = data_dir / "pods" / "run" / self.uuid
+        self.path.mkdir(parents=True)
+        if manifest is not None:
+            (self.path / "pod").write_text(json.dumps(manifest))
+
+
+@pytest.fixture
+def make_pod(data_dir: Path) -> Iterator[Any]:
+    """Fake pods; whatever a failed test left attached is detached at the end."""
+    from carpool.network.backend import CniBackend
+
+    made: list[FakePod] = []
+
+    def make(manifest: dict[str, Any] | None = None) -> FakePod:
+        made.append(FakePod(data_dir, manifest))
+        return made[-1]
+
+    yield make
+    for pod in made:
+        CniBackend().teardown(pod_uuid=pod.uuid, netns=None, pod_dir=pod.path)
+
+
+def leases(data_dir: Path) -> list[str]:
+    """host-local's lease files (one per reserved address) under the data dir."""
+    root = data_dir / "networks"
+    if not root.is_dir():
+        return []
+    return sorted(
+        str(p.relative_to(root))
+        for p in root.rglob("*")
+        if p.is_file() and p.name[0].isdigit() and not p.name.startswith("last_reserved")
+    )
+
+
+def cni_rules(*pod_uuids: str) -> list[str]:
+    """iptables lines of these pods' CNI chains (all CNI lines when no pod is named)."""
+    from carpool.network.iptables import masquerade_chain
+
+    marks = [u for u in pod_uuids] + [masquerade_chain(n, u) for u in pod_uuids for n in NETS]
+    out = []
+    for tool in ("iptables-save", "ip6tables-save"):
+        text = subprocess.run([tool], capture_output=True, text=True, check=False).stdout
+        for line in text.splitlines():
+            if "CNI" in line and (not marks or any(m in line for m in marks)):
+                out.append(line)
+    return out
+
+
+NETS = ("default", "mynet", "broken")
