@@ -149,6 +149,11 @@ def run_locked(
         lock.release()
 
 
+def _need_root() -> None:
+    if os.geteuid() != 0:
+        raise RuntimeFailure("running pods needs root (mounts, namespaces, cgroups)")
+
+
 def run(
     data_dir: Path,
     options: PodOptions,
@@ -157,6 +162,7 @@ def run(
 ) -> int:
     from carpool.runtime import network
 
+    _need_root()
     network.check_available(opts.net)
     if opts.interactive and options.pod_manifest is None and len(options.apps) != 1:
         raise UsageError("--interactive needs a pod with exactly one app")
@@ -167,6 +173,7 @@ def run(
 def run_prepared(
     data_dir: Path, uuid: str, opts: RunOptions, on_started: Callable[[Pod], None] | None = None
 ) -> int:
+    _need_root()
     pod = PodStore(data_dir).find(uuid)
     if pod.state_dir != "prepared":
         raise UsageError(f"pod {pod.uuid} is {pod.state}, not prepared")
