@@ -53,6 +53,7 @@ class RunOptions:
     hostname: str | None = None
     dns: list[str] = field(default_factory=list)
     dns_search: list[str] = field(default_factory=list)
+    dns_opt: list[str] = field(default_factory=list)
     interactive: bool = False
     insecure: frozenset[str] = frozenset()
     stop_timeout: float = 10.0
@@ -63,6 +64,7 @@ class RunOptions:
             "hostname": self.hostname,
             "dns": self.dns,
             "dnsSearch": self.dns_search,
+            "dnsOpt": self.dns_opt,
             "interactive": self.interactive,
             "insecureOptions": sorted(self.insecure),
             "stopTimeout": self.stop_timeout,
