@@ -1,21 +1,24 @@
-"""The pod network seam: ``host``, ``none``, and the place CNI networks plug in.
+"""The pod network seam: ``host``, ``none``, and the CNI networks of :mod:`carpool.network`.
 
 ``none`` gives the pod a fresh network namespace with only ``lo`` (up); ``host``
-joins the host's.  Other names (``default`` and CNI networks) are handled by a
-:class:`NetworkBackend` registered with :func:`register_backend` (the CNI
-package does this); it is called with the pod's pinned netns path after the
-namespace exists and before any app starts, and again at teardown.
+joins the host's.  Other names (``default`` and the networks of ``net.d``) go to
+a :class:`NetworkBackend`, by default carpool's CNI backend; it is called with
+the pod's pinned netns path after the namespace exists and before any app
+starts, and again at teardown.  What it returns is kept as ``net-info.json`` in
+the pod dir: ``status``/``list`` show it and ``/etc/hosts`` and
+``/etc/resolv.conf`` are written from it.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
-from carpool.errors import NetworkError
+from carpool.errors import UsageError
+
+NET_INFO = "net-info.json"
 
 
 class NetworkBackend(Protocol):
@@ -32,17 +35,17 @@ _backend_factory: Callable[[], NetworkBackend] | None = None
 
 
 def register_backend(factory: Callable[[], NetworkBackend]) -> None:
+    """Replace the CNI backend (tests, other network implementations)."""
     global _backend_factory
     _backend_factory = factory
 
 
-def _backend() -> NetworkBackend | None:
-    if _backend_factory is None:
-        try:  # the CNI package registers itself on import, when it exists
-            importlib.import_module("carpool.network")
-        except ImportError:
-            return None
-    return _backend_factory() if _backend_factory is not None else None
+def _backend() -> NetworkBackend:
+    if _backend_factory is not None:
+        return _backend_factory()
+    from carpool.network.backend import CniBackend
+
+    return CniBackend()
 
 
 def uses_host_network(nets: list[str]) -> bool:
@@ -54,28 +57,93 @@ def needs_backend(nets: list[str]) -> bool:
 
 
 def check_available(nets: list[str]) -> None:
-    """Fail before anything is set up if ``nets`` cannot be provided."""
-    if needs_backend(nets) and _backend() is None:
-        raise NetworkError(
-            f"--net {','.join(nets)}: CNI networking is not available yet; "
-            "use --net host or --net none"
-        )
+    """Fail before anything is set up if ``nets`` cannot be provided (names, args, configs)."""
+    if not needs_backend(nets):
+        return
+    from carpool.network import config, specs
+    from carpool.network.backend import resolve
+
+    resolve(specs.parse_nets(nets), config.load_all())
+
+
+def _exposed_ports(pod_dir: Path) -> list[Any]:
+    try:
+        manifest = json.loads((pod_dir / "pod").read_text())
+    except (OSError, json.JSONDecodeError):
+        return []
+    return list(manifest.get("ports") or [])
 
 
 def setup(pod_uuid: str, netns: Path | None, nets: list[str], pod_dir: Path) -> None:
-    if not needs_backend(nets):
+    if not needs_backend(nets) or netns is None:
+        if _exposed_ports(pod_dir):
+            raise UsageError(f"--port cannot be used with --net {','.join(nets)}")
+        (pod_dir / NET_INFO).unlink(missing_ok=True)
         return
-    backend = _backend()
-    if backend is None or netns is None:
-        check_available(nets)
-        return
-    info = backend.setup(pod_uuid=pod_uuid, netns=netns, networks=nets, pod_dir=pod_dir)
-    (pod_dir / "net-info.json").write_text(json.dumps(info))
+    info = _backend().setup(pod_uuid=pod_uuid, netns=netns, networks=nets, pod_dir=pod_dir)
+    (pod_dir / NET_INFO).write_text(json.dumps(info))
 
 
 def teardown(pod_uuid: str, nets: list[str], netns: Path | None, pod_dir: Path) -> None:
-    if not needs_backend(nets):
-        return
-    backend = _backend()
-    if backend is not None:
-        backend.teardown(pod_uuid=pod_uuid, netns=netns, pod_dir=pod_dir)
+    """Detach the pod from its networks; run for every pod, whatever its ``--net``.
+
+    The backend acts on what it recorded in the pod dir, so a pod whose options
+    were lost, or whose ``carpool run`` was killed mid-setup, is detached too.
+    """
+    _backend().teardown(pod_uuid=pod_uuid, netns=netns, pod_dir=pod_dir)
+
+
+def _info(pod_dir: Path) -> dict[str, Any]:
+    try:
+        data: dict[str, Any] = json.loads((pod_dir / NET_INFO).read_text())
+    except (OSError, json.JSONDecodeError):
+        return {}
+    return data
+
+
+def describe(pod_dir: Path, nets: list[str]) -> list[dict[str, Any]]:
+    """Each network of the pod (rkt's status JSON: ``netName``, ``ifName``, ``ip`` …)."""
+    recorded = _info(pod_dir).get("networks")
+    if recorded:
+        return list(recorded)
+    return [{"netName": name.partition(":")[0]} for name in nets]
+
+
+def describe_text(networks: list[dict[str, Any]]) -> str:
+    """rkt's ``networks=`` form: ``default:ip4=172.16.28.2,mynet:ip4=10.1.0.5``."""
+    parts = []
+    for net in networks:
+        ip = net.get("ip")
+        if ip:
+            family = "ip6" if ":" in ip else "ip4"
+            parts.append(f"{net['netName']}:{family}={ip}")
+        else:
+            parts.append(str(net["netName"]))
+    return ",".join(parts)
+
+
+def pod_addresses(pod_dir: Path) -> list[str]:
+    """The pod's first address on each network, for ``/etc/hosts``."""
+    return [n["ip"] for n in _info(pod_dir).get("networks") or [] if n.get("ip")]
+
+
+def resolv_conf(
+    dns: list[str], search: list[str], options: list[str], nets: list[str], pod_dir: Path
+) -> bytes | None:
+    """``/etc/resolv.conf`` content: flags, else the CNI DNS result, else the host's.
+
+    None leaves the image's file: ``--dns none``, or ``--net none`` without flags
+    (no name server is reachable from there).
+    """
+    from carpool.network.dns import resolv_conf as render
+
+    if nets == ["none"] and not (dns or search or options):
+        return None
+    return render(dns, search, options, _info(pod_dir).get("dns"))
+
+
+def hosts(existing: str | None, hostname: str, pod_dir: Path) -> str:
+    """``/etc/hosts``: the image's (or a stub) with the hostname on the pod's addresses."""
+    from carpool.network.dns import hosts as render
+
+    return render(existing, hostname, pod_addresses(pod_dir))
