@@ -115,36 +115,16 @@ def _mount_overlay(tree: Path, app_dir: Path, rootfs: Path) -> Path:
     return rootfs
 
 
-def _hosts(rootfs: Path, hostname: str) -> None:
+def _hosts(rootfs: Path, hostname: str, pod_dir: Path) -> None:
     existing = rootpath.read_text(rootfs, "/etc/hosts")
-    if existing is not None and existing.strip():
-        if any(hostname in line.split()[1:] for line in existing.splitlines() if line.strip()):
-            return
-        text = existing.rstrip("\n") + f"\n127.0.0.1\t{hostname}\n"
-    else:
-        text = (
-            f"127.0.0.1\tlocalhost localhost.localdomain {hostname}\n"
-            "::1\tlocalhost ip6-localhost ip6-loopback\n"
-        )
+    text = network.hosts(existing, hostname, pod_dir)
     rootpath.write_file(rootfs, "/etc/hosts", text.encode())
 
 
-def _resolv_conf(rootfs: Path, opts: RunOptions) -> None:
-    if opts.dns == ["none"]:
-        return
-    if opts.dns == ["host"] or (not opts.dns and network.uses_host_network(opts.net)):
-        try:
-            data = Path("/etc/resolv.conf").read_bytes()
-        except OSError:
-            return
+def _resolv_conf(rootfs: Path, opts: RunOptions, pod_dir: Path) -> None:
+    data = network.resolv_conf(opts.dns, opts.dns_search, opts.dns_opt, opts.net, pod_dir)
+    if data is not None:
         rootpath.write_file(rootfs, "/etc/resolv.conf", data)
-        return
-    if not opts.dns and not opts.dns_search:
-        return
-    lines = [f"nameserver {server}" for server in opts.dns]
-    if opts.dns_search:
-        lines.append("search " + " ".join(opts.dns_search))
-    rootpath.write_file(rootfs, "/etc/resolv.conf", ("\n".join(lines) + "\n").encode())
 
 
 def app_environment(
@@ -248,8 +228,8 @@ def setup(data_dir: Path, pod: Pod, opts: RunOptions) -> list[AppPlan]:
         extra_gids = app.get("supplementaryGIDs") or app.get("supplementaryGids") or []
 
         rootpath.write_file(rootfs, "/etc/hostname", (hostname + "\n").encode())
-        _hosts(rootfs, hostname)
-        _resolv_conf(rootfs, opts)
+        _hosts(rootfs, hostname, pod.path)
+        _resolv_conf(rootfs, opts, pod.path)
 
         mounts = volumes.app_mounts(pod.path, name, app, ra, manifest.get("volumes") or [])
         cwd = app.get("workingDirectory") or "/"
