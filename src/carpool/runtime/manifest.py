@@ -91,8 +91,9 @@ def match_mounts(manifest: dict[str, Any]) -> None:
 
 
 def build_pod_manifest(options: PodOptions, images: list[ResolvedImage]) -> dict[str, Any]:
-    if options.ports:
-        raise UsageError("--port needs the default (CNI) network, which carpool does not have yet")
+    from carpool.network.specs import parse_port
+
+    ports = [parse_port(spec) for spec in options.ports]
     apps = [build_app(img, opts, options) for img, opts in zip(images, options.apps, strict=True)]
     seen: set[str] = set()
     for ra in apps:
@@ -106,7 +107,7 @@ def build_pod_manifest(options: PodOptions, images: list[ResolvedImage]) -> dict
         "volumes": [dict(v) for v in options.volumes],
         "isolators": [],
         "annotations": [],
-        "ports": [],
+        "ports": ports,
     }
     vol_names = [v["name"] for v in manifest["volumes"]]
     if len(set(vol_names)) != len(vol_names):
