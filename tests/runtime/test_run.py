@@ -133,15 +133,34 @@ def test_carpool_failures_exit_254(carpool: Cli, busybox_aci: Path) -> None:
     not_on_path = carpool("run", *NONE, busybox_aci, "--exec", "no-such-command", check=False)
     assert not_on_path.returncode == 254  # runc's failure, not an app exit status
     assert "no-such-command" in not_on_path.stderr
-    cni = carpool("run", busybox_aci, check=False)
-    assert cni.returncode == 254
-    assert "--net" in cni.stderr
+    unknown_net = carpool("run", "--net", "no-such-net", busybox_aci, check=False)
+    assert unknown_net.returncode == 254
+    assert "no-such-net" in unknown_net.stderr
     port = carpool("run", *NONE, "--port", "http:8080", busybox_aci, check=False)
     assert port.returncode == 254 and "--port" in port.stderr
     bad_flag = carpool("run", *NONE, busybox_aci, "--bogus", "x", check=False)
     assert bad_flag.returncode == 254 and "--bogus" in bad_flag.stderr
     bad_volume = carpool("run", *NONE, "--volume", "data,kind=nfs", busybox_aci, check=False)
     assert bad_volume.returncode == 254 and "--volume" in bad_volume.stderr
+    nested = carpool(
+        "run",
+        *NONE,
+        "--volume",
+        "a,kind=empty",
+        "--volume",
+        "b,kind=empty",
+        busybox_aci,
+        "--mount",
+        "volume=a,target=/srv",
+        "--mount",
+        "volume=b,target=/srv/inner",
+        check=False,
+    )
+    assert nested.returncode == 254 and "overlap" in nested.stderr
+    unknown_volume = carpool(
+        "run", *NONE, busybox_aci, "--mount", "volume=ghost,target=/g", check=False
+    )
+    assert unknown_volume.returncode == 254 and "ghost" in unknown_volume.stderr
     no_user = carpool("run", *NONE, busybox_aci, "--user", "nobody-here", check=False)
     assert no_user.returncode == 254 and "nobody-here" in no_user.stderr
 
