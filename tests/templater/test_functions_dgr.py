@@ -77,9 +77,9 @@ CASES = [
     ("{{eq .list .list}} {{eq .map .map}} {{eq .nil .nil}}", "true true true"),
     ('{{eq 1 "1"}} {{eq}}', "false false"),
     # cell: a mutable value
-    ("{{$c := cell 0}}{{$c.Set 5}}{{$c.Get}}", "&{5}5"),
+    ("{{$c := cell 0}}{{$c.Set 5}}{{$c.Get}}", "{5}5"),
     ("{{$c := cell}}{{$c.Get}}", "<no value>"),
-    ('{{$c := cell "x"}}{{range .list}}{{$c.Set .}}{{end}}{{$c.Get}}', "&{b}&{a}a"),
+    ('{{$c := cell "x"}}{{range .list}}{{$c.Set .}}{{end}}{{$c.Get}}', "{b}{a}a"),
 ]
 
 

@@ -349,7 +349,8 @@ class Cell:
         return self.v
 
     def go_string(self) -> str:
-        return "&{" + format_value(self.v) + "}"
+        # text/template prints a pointer's target: the struct, "{5}"
+        return "{" + format_value(self.v) + "}"
 
 
 @go_signature(variadic="interface {}", result="*template.Cell")
