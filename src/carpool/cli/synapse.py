@@ -1,0 +1,60 @@
+"""``carpool synapse CONFIG``: route to discovered services (go-synapse / Airbnb synapse)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from carpool.cli.context import CliContext
+
+
+@click.command()
+@click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--check-config", "-k", is_flag=True, help="Only validate the configuration (exit 0 if usable)."
+)
+@click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where the last known servers, HAProxy sockets and logs live "
+    "[default: config's stateDir, else DATA_DIR/discovery/synapse].",
+)
+@click.option(
+    "--api-port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="Override the API port (0 disables the API).",
+)
+@click.option("--api-host", default=None, help="Override the API listen address.")
+@click.pass_obj
+def synapse(
+    ctx: CliContext,
+    config: Path,
+    check_config: bool,
+    state_dir: Path | None,
+    api_port: int | None,
+    api_host: str | None,
+) -> None:
+    """Watch registered services and keep a local HAProxy (or files) pointing at them.
+
+    CONFIG is a go-synapse (`routers:` list) or Airbnb synapse (`services:` mapping and a
+    `haproxy:` section) configuration.  SIGTERM stops synapse and its HAProxy.
+    """
+    from carpool.discovery.synapse.config import load_config
+    from carpool.discovery.synapse.daemon import Synapse
+
+    loaded = load_config(config, data_dir=ctx.data_dir)
+    if api_port is not None:
+        loaded.api_port = api_port
+    if api_host is not None:
+        loaded.api_host = api_host
+    if check_config:
+        click.echo(
+            f"{config}: ok ({loaded.format} format, {len(loaded.routers)} router(s), "
+            f"{len(loaded.services)} service(s))"
+        )
+        return
+    directory = state_dir or loaded.state_dir or ctx.data_dir / "discovery" / "synapse"
+    Synapse(loaded, directory).run()

@@ -1,0 +1,1 @@
+"""synapse's HAProxy router: config rendering, process management, runtime API."""
