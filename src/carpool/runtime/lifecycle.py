@@ -355,11 +355,13 @@ def pod_info(pod: Pod) -> dict[str, Any]:
             }
         )
     net = (runtime.get("run") or {}).get("net") or []
+    from carpool.runtime import network
+
     created, started = pod.created(), pod.started()
     return {
         "name": pod.uuid,
         "state": state,
-        "networks": net,
+        "networks": network.describe(pod.path, net),
         "app_names": [a["name"] for a in apps],
         "apps": apps,
         "created_at": int(created) if created else None,
