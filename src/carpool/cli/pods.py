@@ -40,6 +40,7 @@ def _runtime_flags(f: F) -> F:
             "--dns", multiple=True, help="Name server for /etc/resolv.conf (or host, none)."
         ),
         click.option("--dns-search", multiple=True, help="Search domain for /etc/resolv.conf."),
+        click.option("--dns-opt", multiple=True, help="Option line entry for /etc/resolv.conf."),
         click.option("--interactive", is_flag=True, help="Give the (single) app this terminal."),
         click.option(
             "--insecure-options",
@@ -176,6 +177,7 @@ def _run_options(
     hostname: str | None,
     dns: tuple[str, ...],
     dns_search: tuple[str, ...],
+    dns_opt: tuple[str, ...],
     interactive: bool,
     insecure_options: tuple[str, ...],
     stop_timeout: float,
@@ -188,6 +190,7 @@ def _run_options(
         hostname=hostname,
         dns=servers,
         dns_search=search,
+        dns_opt=list(dns_opt),
         interactive=interactive,
         insecure=parse_insecure(list(insecure_options)),
         stop_timeout=stop_timeout,
@@ -351,7 +354,9 @@ def status(
     if info["started_at"]:
         print(f"started={_time(info['started_at'])}")
     if info["networks"]:
-        print(f"networks={','.join(info['networks'])}")
+        from carpool.runtime.network import describe_text
+
+        print(f"networks={describe_text(info['networks'])}")
     running = info["state"] == "running"
     print(f"exited={'false' if running else 'true'}")
     for app in info["apps"]:
@@ -366,6 +371,7 @@ def status(
 def list_pods(ctx: CliContext, full: bool, output_format: str) -> None:
     """List pods and their states."""
     from carpool.runtime import lifecycle
+    from carpool.runtime.network import describe_text
     from carpool.runtime.pods import PodStore
 
     infos = [lifecycle.pod_info(p) for p in PodStore(ctx.data_dir).all()]
@@ -380,7 +386,7 @@ def list_pods(ctx: CliContext, full: bool, output_format: str) -> None:
             "state": info["state"],
             "created": _time(info["created_at"]),
             "started": _time(info["started_at"]),
-            "networks": info["networks"],
+            "networks": describe_text(info["networks"]),
         }
         for info in infos
     ]
