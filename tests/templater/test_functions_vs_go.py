@@ -123,8 +123,13 @@ def _go_env(base: Path) -> dict[str, str]:
     return env
 
 
-@pytest.fixture(scope="module")
-def go_results(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
+_BUILT: dict[str, Path] = {}
+
+
+def _build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Build godgr once per session."""
+    if "bin" in _BUILT:
+        return _BUILT["bin"]
     go = shutil.which("go")
     if go is None:
         pytest.skip("the Go toolchain (Debian package golang-go) is not installed")
@@ -138,6 +143,13 @@ def go_results(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]
         timeout=600,
     )
     assert build.returncode == 0, build.stderr
+    _BUILT["bin"] = binary
+    return binary
+
+
+@pytest.fixture(scope="module")
+def go_results(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
+    binary = _build(tmp_path_factory)
     cases = [{"template": t, "data": DATA, "context": c} for c in CONTEXTS for t in TEMPLATES]
     proc = subprocess.run(
         [str(binary)], input=json.dumps(cases), capture_output=True, text=True, timeout=120
@@ -168,3 +180,25 @@ def test_dgr_and_gtf_functions_match_go(context: str, go_results: list[dict[str,
         elif got != {"output": go["output"]}:
             mismatches.append(f"{text!r}\n  go:      {go['output']!r}\n  carpool: {got}")
     assert not mismatches, "\n".join(mismatches)
+
+
+def test_cleanup_of_templates_matches_go(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """dgr's pre-pass (bufio.Scanner lines, trims, joins) on random text, against Go."""
+    import random
+
+    from carpool.templater.preprocess import cleanup_template
+
+    rnd = random.Random(1234)
+    pieces = ["{{-", "-}}", "{{", "}}", " ", "  ", "\n", "\r\n", "\r", "\t", "a", "x -", "- "]
+    texts = ["".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 14))) for _ in range(400)]
+    texts += ["", "\n", "\n\n", "a -}}", "-}}\n-}}\n", "  {{- x\n", "a\r\n\r\n"]
+    binary = _build(tmp_path_factory)
+    cases = [{"template": t, "context": "cleanup"} for t in texts]
+    proc = subprocess.run(
+        [str(binary)], input=json.dumps(cases), capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    expected = [r["output"] for r in json.loads(proc.stdout)]
+    wrong = [(t, e, cleanup_template(t)) for t, e in zip(texts, expected, strict=True)]
+    wrong = [w for w in wrong if w[1] != w[2]]
+    assert not wrong, wrong[:5]

@@ -8,6 +8,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -466,7 +467,35 @@ func main() {
 	}
 }
 
+// cleanup is dgr's CleanupOfTemplate pre-pass, as dgr's templater applies it.
+func cleanup(content string) string {
+	var lines []string
+	var current string
+	scanner := bufio.NewScanner(strings.NewReader(content))
+	for scanner.Scan() {
+		part := strings.TrimRight(scanner.Text(), " ")
+		left := strings.TrimLeft(part, " ")
+		if strings.HasPrefix(left, "{{-") {
+			part = "{{" + left[3:]
+		}
+		current += part
+		if strings.HasSuffix(current, "-}}") {
+			current = current[:len(current)-3] + "}}"
+		} else {
+			lines = append(lines, current)
+			current = ""
+		}
+	}
+	if current != "" {
+		lines = append(lines, current)
+	}
+	return strings.Join(lines, "\n")
+}
+
 func run(c testCase) (res result) {
+	if c.Context == "cleanup" {
+		return result{Output: cleanup(c.Template)}
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			msg := fmt.Sprint("panic: ", r)
