@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
-from carpool.templater.gofmt import quote
+from carpool.templater.gofmt import is_digit, is_letter, quote
 
 
 class T(IntEnum):
@@ -103,12 +103,11 @@ def _is_space(r: str) -> bool:
 
 
 def _is_alnum(r: str) -> bool:
-    return r != "" and (r == "_" or r.isalpha() or _is_digit(r))
-
-
-def _is_digit(r: str) -> bool:
-    # unicode.IsDigit: category Nd
-    return r.isdecimal()
+    if r == "":
+        return False
+    if r < "\x80":
+        return r == "_" or r.isalnum()
+    return is_letter(r) or is_digit(r)
 
 
 def _has_left_trim(s: str, pos: int) -> bool:

@@ -21,7 +21,7 @@ from carpool.templater.engine.executor import (
 from carpool.templater.engine.nodes import is_empty_tree
 from carpool.templater.engine.parser import ParseError, Tree
 from carpool.templater.engine.values import NOVALUE
-from carpool.templater.gofmt import quote
+from carpool.templater.gofmt import is_digit, is_letter, quote
 
 _MISSING_KEY = {"invalid": "default", "default": "default", "zero": "zero", "error": "error"}
 
@@ -55,9 +55,9 @@ def _good_name(name: str) -> bool:
     for i, r in enumerate(name):
         if r == "_":
             continue
-        if i == 0 and not r.isalpha():
+        if i == 0 and not is_letter(r):
             return False
-        if not r.isalpha() and not r.isdecimal():
+        if not is_letter(r) and not is_digit(r):
             return False
     return True
 
