@@ -80,6 +80,7 @@ class Service:
             for c in config.checks
         ]
         self._cond = threading.Condition()
+        self._pending = True
         self._stop = threading.Event()
         self._disabled = False
         self._forced = False
@@ -134,6 +135,7 @@ class Service:
 
     def wake(self) -> None:
         with self._cond:
+            self._pending = True
             self._cond.notify_all()
 
     def _on_check_change(self, runner: CheckRunner) -> None:
@@ -145,6 +147,7 @@ class Service:
         with self._cond:
             self._disabled = False
             self._forced = force
+            self._pending = True
             self._cond.notify_all()
         log.info("%s: %s", self.config.name, "force-enabled" if force else "enabled")
 
@@ -155,6 +158,7 @@ class Service:
         with self._cond:
             self._disabled = True
             self._forced = False
+            self._pending = True
             self._cond.notify_all()
         log.info("%s: disabling%s", cfg.name, " for shutdown" if shutdown else "")
         # wait until the "disabled" report went out
@@ -196,6 +200,7 @@ class Service:
     def set_weight(self, weight: int) -> None:
         with self._cond:
             self.max_weight = weight
+            self._pending = True
             self._cond.notify_all()
         log.info("%s: weight set to %d", self.config.name, weight)
 
@@ -240,9 +245,12 @@ class Service:
 
     def _loop(self) -> None:
         while not self._stop.is_set():
+            with self._cond:
+                self._pending = False
             timeout = self._step()
             with self._cond:
-                if not self._stop.is_set():
+                # a wake() during the step is not lost: it left _pending set
+                if not self._stop.is_set() and not self._pending:
                     self._cond.wait(timeout)
 
     def _step(self) -> float:
