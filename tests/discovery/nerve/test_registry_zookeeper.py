@@ -160,3 +160,22 @@ def test_protected_create_adopts_own_node(registry: Any, kazoo_client: Any) -> N
     reg.reconcile()
     assert reg.path == path
     assert zk_nodes(kazoo_client, "/it/f/svc") == {path.rsplit("/", 1)[1]: b"new"}
+
+
+def test_short_outage_keeps_the_same_node(zk: ZooKeeperServer, kazoo_client: Any) -> None:
+    """SUSPENDED is not LOST: a blip shorter than the session changes nothing (nerve#99)."""
+    registry = open_registry(RegistrySpec("zookeeper", hosts=(zk.hosts,), session_timeout=10.0))
+    try:
+        reg = registry.register("/it/g/svc", "inst_", b"steady")
+        assert reg.wait_registered(10)
+        path, session = reg.path, registry.session_id
+        kazoo_client.stop()
+        zk.stop()
+        zk.start()  # the server restores sessions from its log
+        kazoo_client.start(timeout=15)
+        wait_for(lambda: registry.connected, timeout=15)
+        time.sleep(0.5)
+        assert reg.path == path and registry.session_id == session
+        assert zk_nodes(kazoo_client, "/it/g/svc") == {path.rsplit("/", 1)[1]: b"steady"}
+    finally:
+        registry.close()
