@@ -153,6 +153,7 @@ DATA_STRUCTURES = [
         '{{merge (dict "a" 1 "c" (dict "x" 1)) (dict "a" 2 "b" 3 "c" (dict "y" 2))}}',
         "map[a:1 b:3 c:map[x:1 y:2]]",
     ),
+    ('{{merge (dict "a" "" "k" 1) (dict "a" "x" "b" "" "c" 0)}}', "map[a: k:1]"),
     ("{{append .list 1}} {{push .list 2}} {{prepend .list 0}}", "[b a c 1] [b a c 2] [0 b a c]"),
     (
         "{{first .list}} {{last .list}} {{rest .list}} {{initial .list}} {{reverse .list}}",

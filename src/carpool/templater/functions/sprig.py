@@ -771,11 +771,14 @@ def omit(d: dict[str, Any], *names: str) -> dict[str, Any]:
 
 
 def _mergo(dst: dict[str, Any], src: dict[str, Any]) -> None:
+    """mergo.Merge without overwrite: fill keys ``dst`` lacks with non-empty ``src`` values."""
+    filling = not dst
     for key, value in src.items():
-        if key not in dst or empty(dst[key]):
+        current = dst.get(key)
+        if isinstance(value, dict) and isinstance(current, dict):
+            _mergo(current, value)
+        if not empty(value) and (key not in dst or filling):
             dst[key] = value
-        elif isinstance(dst[key], dict) and isinstance(value, dict):
-            _mergo(dst[key], value)
 
 
 @sig(_MAP, _MAP)
