@@ -10,6 +10,7 @@ counted as a process leaked by that test; the fixture still stops it by pid, alw
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import signal
@@ -43,6 +44,16 @@ ZK_JARS = [
     "commons-io.jar",
 ]
 TICK_MS = 500
+
+#: every detached ZooKeeper still running, stopped at interpreter exit as a last resort
+#: (e.g. after a KeyboardInterrupt that skipped fixture teardown)
+_RUNNING: set[int] = set()
+
+
+@atexit.register
+def _stop_leftovers() -> None:
+    for pid in list(_RUNNING):
+        stop_pid(pid, timeout=5)
 
 
 def free_port() -> int:
@@ -127,6 +138,7 @@ class ZooKeeperServer:
             start_new_session=True,
         )
         self.pid = int(out.stdout.strip())
+        _RUNNING.add(self.pid)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.four_letter("ruok") == "imok" and "Mode" in self.four_letter("srvr"):
@@ -141,6 +153,7 @@ class ZooKeeperServer:
         """Stop the server (sessions survive in its data dir until they time out)."""
         if self.pid is not None:
             stop_pid(self.pid)
+            _RUNNING.discard(self.pid)
             self.pid = None
 
     def four_letter(self, word: str) -> str:
