@@ -186,10 +186,20 @@ def rm(obj: CliContext, images: tuple[str, ...]) -> None:
 )
 @click.pass_obj
 def gc(obj: CliContext, grace: str) -> None:
-    """Remove rendered trees unused for the grace period, and leftovers of crashes."""
+    """Remove rendered trees unused for the grace period, and leftovers of crashes.
+
+    Trees that pods (prepared, running or exited) still use are kept whatever their age.
+    """
     from carpool.store.duration import parse_duration
 
-    report = _store(obj).gc(parse_duration(grace))
+    seconds = parse_duration(grace)
+    try:
+        from carpool.runtime.lifecycle import trees_in_use
+    except ModuleNotFoundError:  # no runtime, no pods
+        in_use: list[Path] = []
+    else:
+        in_use = trees_in_use(obj.data_dir)
+    report = _store(obj).gc(seconds, in_use=in_use)
     for leftover in report.leftovers:
         print(f"removed leftover {leftover}")
     for key in report.trees:
