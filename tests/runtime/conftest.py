@@ -28,8 +28,12 @@ def busybox_aci(images_dir: Path) -> Path:
 
 
 def pod_leftovers(data_dir: Path) -> list[str]:
-    """Anything a pod of ``data_dir`` holds on the host: mounts, runc state, cgroups."""
+    """Anything a pod of ``data_dir`` holds on the host: mounts, runc state, cgroups.
+
+    Only this data dir's pods count: other test sessions may run pods meanwhile.
+    """
     found = []
+    uuids = {p.name for p in data_dir.glob("pods/*/*")}
     with open("/proc/self/mountinfo") as f:
         for line in f:
             point = line.split()[4]
@@ -41,7 +45,7 @@ def pod_leftovers(data_dir: Path) -> list[str]:
     for controller in Path("/sys/fs/cgroup").iterdir():
         base = controller / "carpool"
         if base.is_dir():
-            found += [f"cgroup {p}" for p in base.iterdir() if p.is_dir()]
+            found += [f"cgroup {p}" for p in base.iterdir() if p.is_dir() and p.name in uuids]
     return found
 
 

@@ -140,8 +140,6 @@ def test_pod_manifest_overrides_and_implicit_volumes() -> None:
     twice = PodOptions(apps=[AppOptions(image="x"), AppOptions(image="x")])
     with pytest.raises(UsageError, match="--name"):
         build_pod_manifest(twice, [img, img])
-    with pytest.raises(UsageError, match="--port"):
-        build_pod_manifest(PodOptions(apps=[AppOptions(image="x")], ports=["http:80"]), [img])
 
 
 def test_dns_flags_and_app_names() -> None:
