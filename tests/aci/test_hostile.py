@@ -215,6 +215,13 @@ CASES: dict[str, tuple[list[E], str]] = {
         "unsupported GNU sparse",
     ),
     "symlink-empty-target": ([manifest(), sym("rootfs/s", "")], "symlink target is empty"),
+    # values no file system can hold, refused before anything is written
+    "component-too-long": ([manifest(), f("rootfs/" + "a" * 256)], "component longer than 255"),
+    "symlink-target-too-long": ([manifest(), sym("rootfs/s", "a/" * 2100)], "longer than 4095"),
+    "negative-owner": ([manifest(), E("rootfs/x", pax={"uid": "-5"})], "out of range"),
+    "huge-owner": ([manifest(), E("rootfs/x", pax={"gid": str(2**40)})], "out of range"),
+    "huge-mtime": ([manifest(), E("rootfs/x", pax={"mtime": "1" + "0" * 30})], "out of range"),
+    "empty-xattr-name": ([manifest(), E("rootfs/x", pax={"SCHILY.xattr.": "v"})], "xattr name"),
     "name-with-nul-via-pax": (
         [manifest(), E("rootfs/x", data=b"x", pax={"path": "rootfs/a\x00b"})],
         "NUL",

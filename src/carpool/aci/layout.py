@@ -9,6 +9,8 @@ extraction and plain validation; extraction adds symlink-proof file operations o
 
 from __future__ import annotations
 
+import os
+
 from carpool.aci.tarstream import EntryType, TarEntry
 from carpool.errors import ArchiveError
 
@@ -16,6 +18,11 @@ MANIFEST = "manifest"
 ROOTFS = "rootfs"
 #: Longest entry name accepted, in bytes (Linux PATH_MAX).
 MAX_NAME = 4096
+#: Longest name component and symlink target Linux accepts (NAME_MAX, PATH_MAX - 1).
+MAX_COMPONENT = 255
+MAX_SYMLINK = 4095
+_MAX_ID = 2**32 - 2  # (uid_t)-1 means "unchanged" to chown
+_MTIME_RANGE = range(-(2**62), 2**62)
 
 Parts = tuple[str, ...]
 
@@ -34,6 +41,9 @@ def split_name(name: str) -> Parts:
     parts = tuple(part for part in name.split("/") if part not in ("", "."))
     if ".." in parts:
         raise ValueError("'..' in name")
+    for part in parts:
+        if len(part) > MAX_COMPONENT // 4 and len(os.fsencode(part)) > MAX_COMPONENT:
+            raise ValueError(f"name component longer than {MAX_COMPONENT} bytes")
     return parts
 
 
@@ -83,16 +93,33 @@ class Layout:
                 raise self._refuse(entry, f"path goes through {kind.value} {ancestor}, refused")
         if not is_dir and parts in self._implied_dirs:
             raise self._refuse(entry, "replaces a directory of earlier entries, refused")
+        self._check_fields(entry)
         if entry.type is EntryType.HARDLINK:
             self._check_hardlink(entry)
-        elif entry.type is EntryType.SYMLINK and (not entry.linkname or "\x00" in entry.linkname):
-            raise self._refuse(entry, "symlink target is empty or contains NUL")
         self._seen.add(parts)
         for depth in range(1, len(parts)):
             self._implied_dirs.add(parts[:depth])
         if not is_dir:
             self._non_dirs[parts] = entry.type
         return parts
+
+    def _check_fields(self, entry: TarEntry) -> None:
+        """Values no file system can hold would only fail later, half way through."""
+        if entry.type is EntryType.SYMLINK:
+            target = entry.linkname
+            if not target or "\x00" in target:
+                raise self._refuse(entry, "symlink target is empty or contains NUL")
+            if len(target) > MAX_SYMLINK // 4 and len(os.fsencode(target)) > MAX_SYMLINK:
+                raise self._refuse(entry, f"symlink target longer than {MAX_SYMLINK} bytes")
+        if not (0 <= entry.uid <= _MAX_ID and 0 <= entry.gid <= _MAX_ID):
+            raise self._refuse(entry, f"owner {entry.uid}:{entry.gid} is out of range")
+        if entry.mtime_ns not in _MTIME_RANGE:
+            raise self._refuse(entry, "modification time is out of range")
+        if not (0 <= entry.devmajor <= _MAX_ID and 0 <= entry.devminor <= _MAX_ID):
+            raise self._refuse(entry, "device number is out of range")
+        for key in entry.xattrs:
+            if not key or "\x00" in key or len(key) > MAX_COMPONENT:
+                raise self._refuse(entry, f"invalid xattr name {key!r}")
 
     def hardlink_target(self, entry: TarEntry) -> Parts:
         return split_name(entry.linkname)
