@@ -285,8 +285,9 @@ def main() -> int:
             return 1
         print(f"{rendered} templates rendered, carpool and Go outputs identical")
 
-        py_times, go_times = [], []
+        py_times, go_times, start_times = [], [], []
         for _ in range(args.runs):
+            start_times.append(time_command([sys.executable, "-m", "carpool", "--version"]))
             shutil.rmtree(out_py, ignore_errors=True)
             py_times.append(time_command([*carpool, "-t", str(out_py), str(project)]))
             shutil.rmtree(out_go, ignore_errors=True)
@@ -297,6 +298,11 @@ def main() -> int:
             f"whole process (median of {args.runs}): carpool {py * 1000:.1f} ms, "
             f"go {go * 1000:.1f} ms, ratio {ratio:.2f}x (target <= {TARGET_RATIO:.1f}x: "
             f"{'met' if ratio <= TARGET_RATIO else 'NOT met'})"
+        )
+        startup = statistics.median(start_times)
+        print(
+            f"  for scale: `carpool --version` alone takes {startup * 1000:.1f} ms "
+            f"({startup / go:.2f}x go's whole run)"
         )
 
         sys.path.insert(0, str(REPO / "src"))
