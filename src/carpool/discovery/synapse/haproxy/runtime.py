@@ -150,7 +150,8 @@ class StatsSocket:
 
     def current_sessions(self, backend: str) -> dict[str, int]:
         """Current sessions per server of ``backend`` (``scur`` in ``show stat``)."""
-        text = self.command(f"show stat {backend} 4 -1")
+        # by name, "show stat" picks the frontend when one has the same name: list all
+        text = self.command("show stat -1 4 -1")
         out: dict[str, int] = {}
         columns: list[str] = []
         for line in text.splitlines():
