@@ -35,17 +35,22 @@ def nerve(
     """Health-check services and keep them registered while healthy.
 
     CONFIG is a go-nerve (YAML/JSON, `services:` list) or Airbnb nerve (`instance_id`,
-    `services:` mapping) configuration.  SIGTERM drains, deregisters and exits.
+    `services:` mapping) configuration.  SIGTERM drains, deregisters and exits;
+    SIGHUP reloads CONFIG.
     """
-    from carpool.discovery.nerve.config import load_config
+    from carpool.discovery.nerve.config import NerveConfig, load_config
     from carpool.discovery.nerve.daemon import Nerve
 
-    loaded = load_config(config, data_dir=ctx.data_dir)
-    if api_port is not None:
-        loaded.api_port = api_port
-    if api_host is not None:
-        loaded.api_host = api_host
+    def load() -> NerveConfig:
+        loaded = load_config(config, data_dir=ctx.data_dir)
+        if api_port is not None:
+            loaded.api_port = api_port
+        if api_host is not None:
+            loaded.api_host = api_host
+        return loaded
+
+    loaded = load()
     if check_config:
         click.echo(f"{config}: ok ({loaded.format} format, {len(loaded.services)} service(s))")
         return
-    Nerve(loaded).run()
+    Nerve(loaded, reload_config=load).run()

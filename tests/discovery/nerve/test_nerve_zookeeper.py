@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import socket
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from carpool.discovery.payload import parse_payload
 from tests.discovery.conftest import (
@@ -464,3 +466,39 @@ def test_digest_auth_protects_the_registration(
     assert {(a.id.scheme, a.perms) for a in parent_acls} == {("digest", 31), ("world", 5)}
     assert proc.terminate() == 0
     assert zk_nodes(kazoo_client, path) == {}
+
+
+def test_sighup_reloads_make_before_break(
+    zk: ZooKeeperServer, kazoo_client: Any, http_backend: HttpBackend, nerve: NerveFactory
+) -> None:
+    path = "/e2e/reload/web"
+    service = go_service(http_backend.port, zk_hosts=zk.hosts, path=path, warmup=False)
+    proc = nerve(go_config(service, api=True))
+    first, payload = one_node(kazoo_client, path)
+    assert "labels" not in payload
+    config = yaml.safe_load(proc.config_path.read_text())
+    # a broken config is refused and the running one kept
+    proc.config_path.write_text("services: [")
+    proc.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: "reload failed" in proc.logs())
+    assert list(zk_nodes(kazoo_client, path)) == [first]
+    # a changed service: the new registration appears, then the old one goes
+    config["services"][0]["labels"] = {"az": "b"}
+    other = go_service(http_backend.port, zk_hosts=zk.hosts, path="/e2e/reload/other")
+    other["name"] = "other"
+    config["services"].append(other)
+    proc.config_path.write_text(yaml.safe_dump(config))
+    proc.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: first not in zk_nodes(kazoo_client, path))
+    second, payload = one_node(kazoo_client, path)
+    assert payload["labels"] == {"az": "b"}
+    one_node(kazoo_client, "/e2e/reload/other")
+    status, body = proc.api("GET", "/status")
+    assert status == 200 and [s["Name"] for s in body] == ["web", "other"]
+    # a removed service deregisters
+    config["services"] = config["services"][:1]
+    proc.config_path.write_text(yaml.safe_dump(config))
+    proc.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: zk_nodes(kazoo_client, "/e2e/reload/other") == {})
+    assert list(zk_nodes(kazoo_client, path)) == [second]  # unchanged: untouched
+    assert proc.terminate() == 0

@@ -9,6 +9,9 @@ On SIGTERM or SIGINT every check stops; each service with ``setServiceAsDownOnSh
 closed for real (go-nerve's ``Close`` was a no-op).  A second signal skips the remaining
 wait.  Airbnb nerve deregistered at once with no drain; its configs keep that
 (``disable_min`` 0) unless told otherwise.
+
+SIGHUP reloads the configuration as Airbnb nerve does (go-nerve had no reload), for both
+formats; the API address is not changed by a reload.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from types import FrameType
 
@@ -23,7 +28,7 @@ from carpool.discovery.nerve.api import NerveApi
 from carpool.discovery.nerve.config import NerveConfig
 from carpool.discovery.nerve.reporters import RegistryPool, make_reporter
 from carpool.discovery.nerve.service import Service
-from carpool.errors import DiscoveryError
+from carpool.errors import CarpoolError, DiscoveryError
 
 log = logging.getLogger(__name__)
 
@@ -38,13 +43,18 @@ def quiet_kazoo() -> None:
 
 
 class Nerve:
-    def __init__(self, config: NerveConfig) -> None:
+    def __init__(
+        self, config: NerveConfig, reload_config: Callable[[], NerveConfig] | None = None
+    ) -> None:
         self.config = config
+        self.reload_config = reload_config
         self.pool = RegistryPool()
         self.services: list[Service] = []
         self.api: NerveApi | None = None
         self._stopping = threading.Event()
         self._hurry = threading.Event()
+        self._wake = threading.Event()
+        self._reload = threading.Event()
 
     def start(self) -> None:
         try:
@@ -76,21 +86,83 @@ class Nerve:
             return
         log.info("nerve: stopping%s", f" on signal {signum}" if signum else "")
         self._stopping.set()
+        self._wake.set()
+
+    def request_reload(self, signum: int = 0, frame: FrameType | None = None) -> None:
+        self._reload.set()
+        self._wake.set()
 
     def install_signal_handlers(self) -> None:
         signal.signal(signal.SIGTERM, self.request_stop)
         signal.signal(signal.SIGINT, self.request_stop)
+        if self.reload_config is not None:
+            signal.signal(signal.SIGHUP, self.request_reload)
 
     def wait(self) -> None:
-        heartbeat = self.config.heartbeat_path
-        while True:
+        """The main loop: heartbeat, reloads, until asked to stop."""
+        while not self._stopping.is_set():
+            heartbeat = self.config.heartbeat_path
             if heartbeat is not None:
                 try:
                     heartbeat.touch()
                 except OSError as exc:
                     log.warning("heartbeat_path %s: %s", heartbeat, exc.strerror or exc)
-            if self._stopping.wait(10.0 if heartbeat is not None else 1.0):
-                return
+            self._wake.wait(10.0 if heartbeat is not None else 1.0)
+            self._wake.clear()
+            if self._reload.is_set() and not self._stopping.is_set():
+                self._reload.clear()
+                self.reload()
+
+    def reload(self) -> None:
+        """Airbnb nerve's SIGHUP: apply a new config, make-before-break per service.
+
+        New services start, removed ones deregister, and a changed one is replaced by a
+        new instance that must report once (30 s at most) before the old one goes.  A bad
+        config is logged and the running one kept.
+        """
+        assert self.reload_config is not None
+        try:
+            new = self.reload_config()
+        except CarpoolError as exc:
+            log.error("reload failed, keeping the running configuration: %s", exc)
+            return
+        current = {s.config.name: s for s in self.services}
+        kept: list[Service] = []
+        started: list[tuple[Service, Service | None]] = []
+        for sc in new.services:
+            old = current.pop(sc.name, None)
+            if old is not None and old.config == sc:
+                kept.append(old)
+                continue
+            reporters = [make_reporter(rc, sc, self.pool) for rc in sc.reporters]
+            service = Service(sc, reporters)
+            service.start()
+            started.append((service, old))
+        deadline = time.monotonic() + 30
+        for service, old in started:
+            if old is not None:
+                service.wait_first_report(max(0.0, deadline - time.monotonic()))
+                self._retire(old)
+        for old in current.values():
+            self._retire(old)
+        order = {sc.name: i for i, sc in enumerate(new.services)}
+        services = kept + [service for service, _ in started]
+        self.services[:] = sorted(services, key=lambda s: order[s.config.name])
+        self.config.services = new.services
+        self.config.heartbeat_path = new.heartbeat_path
+        replaced = sum(1 for _, old in started if old is not None)
+        log.info(
+            "nerve: reloaded: %d unchanged, %d new, %d replaced, %d removed",
+            len(kept),
+            len(started) - replaced,
+            replaced,
+            len(current),
+        )
+
+    @staticmethod
+    def _retire(service: Service) -> None:
+        service.stop()
+        service.deregister()
 
     def shutdown(self) -> None:
         """Drain (bounded), deregister, close sessions."""

@@ -133,6 +133,11 @@ class Service:
             except Exception:
                 log.exception("%s: deregistering from %s failed", self.config.name, reporter.type)
 
+    def wait_first_report(self, timeout: float) -> bool:
+        """Block until this service published its first report (or ``timeout``)."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self._last_report is not None, timeout)
+
     def wake(self) -> None:
         with self._cond:
             self._pending = True
