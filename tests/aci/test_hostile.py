@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -75,9 +76,11 @@ def assert_refused(
     **options: object,
 ) -> ArchiveError:
     before = _state(tmp_path)
+    threads = threading.active_count()
     with pytest.raises(ArchiveError, match=match) as info:
         extract_image(archive, tmp_path / "parent" / "dest", **options)  # type: ignore[arg-type]
     assert str(archive) in str(info.value), "the message names the archive"
+    assert threading.active_count() == threads, "the read-ahead thread was stopped"
     assert _state(tmp_path) == before
     assert listing(tmp_path / "parent") == {"sentinel", "sentinel/sub", "sentinel/secret"}
     if inspect_too:

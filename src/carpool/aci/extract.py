@@ -23,6 +23,7 @@ import tempfile
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from carpool.aci.compression import Compression, open_decompressed
 from carpool.aci.layout import MANIFEST, ROOTFS, Layout, Parts
@@ -144,8 +145,8 @@ class _Extraction:
         self.umask = _current_umask()
         self.reader: TarReader | None = None
 
-    def run(self, stream: object, expected_id: str | None) -> ExtractResult:
-        decompressed, compression = open_decompressed(stream, self.name)  # type: ignore[arg-type]
+    def run(self, stream: BinaryIO, expected_id: str | None) -> ExtractResult:
+        decompressed, compression = open_decompressed(stream, self.name)
         reader = self.reader = TarReader(
             decompressed,
             source=self.name,
@@ -398,9 +399,10 @@ def extract_image(
 def _remove_tree(path: str) -> None:
     """Remove a partial extraction, even one whose directories were made read-only."""
     if os.geteuid() != 0:  # root ignores permission bits; others first make dirs writable
-        for _dirpath, dirnames, _files, dirfd in os.fwalk(path):
-            os.fchmod(dirfd, 0o700)
-            for child in dirnames:  # fwalk lists real directories only, never symlinks
-                with contextlib.suppress(OSError):
-                    os.chmod(child, 0o700, dir_fd=dirfd)
+        with contextlib.suppress(OSError):
+            for _dirpath, dirnames, _files, dirfd in os.fwalk(path):
+                os.fchmod(dirfd, 0o700)
+                for child in dirnames:  # fwalk lists real directories only, never symlinks
+                    with contextlib.suppress(OSError):
+                        os.chmod(child, 0o700, dir_fd=dirfd)
     shutil.rmtree(path, ignore_errors=True)
