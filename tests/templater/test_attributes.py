@@ -202,6 +202,10 @@ def test_yaml_is_typed_like_yaml_v2() -> None:
         "m": float("-inf"),
     }
     assert load_yaml_as_json("1: a\ntrue: b\nn: c") == {"1": "a", "true": "b", "false": "c"}
+    # anchors and merge keys work, and every alias is its own copy (as after JSON)
+    doc = load_yaml_as_json("b: &b {k: 1}\nx:\n  <<: *b\n  j: 2\nl: [*b]\nbin: !!binary aGk=\n")
+    assert doc == {"b": {"k": 1.0}, "x": {"k": 1.0, "j": 2.0}, "l": [{"k": 1.0}], "bin": "hi"}
+    assert doc["l"][0] is not doc["b"]
 
 
 def test_invalid_files_are_errors_naming_file_and_line(tmp_path: Path) -> None:

@@ -181,7 +181,9 @@ def to_json_types(value: Any, *, exact_numbers: bool = False) -> Any:
         return value if exact_numbers else float(value)
     if isinstance(value, float):
         return value
-    return str(value)  # binary and other exotic tags: keep something printable
+    if isinstance(value, bytes):  # !!binary: yaml.v2 gives the decoded bytes as a string
+        return value.decode("utf-8", "surrogateescape")
+    return str(value)
 
 
 def load_yaml_as_json(text: str | bytes, *, exact_numbers: bool = False) -> Any:
