@@ -210,14 +210,7 @@ class _Extraction:
     def _extract(self, entry: TarEntry, parts: Parts) -> None:
         assert self.reader is not None
         kind = entry.type
-        if kind is EntryType.DIRECTORY:
-            parent = self.tree.dir_fd(parts[:-1], create=True)
-            # it may exist already as a parent of earlier entries; checked just below
-            with contextlib.suppress(FileExistsError):
-                os.mkdir(parts[-1], 0o700, dir_fd=parent)
-            self.tree.dir_fd(parts, create=False)
-            self.dirs.append((parts, entry))
-        elif kind is EntryType.FILE:
+        if kind is EntryType.FILE:
             data = None
             if parts == (MANIFEST,):
                 data = self.reader.read_data(MAX_MANIFEST_SIZE, f"{self.name}: manifest")
@@ -229,11 +222,17 @@ class _Extraction:
                 if data is not None:
                     _write_all(fd, data)
                 else:
-                    for chunk in self.reader.data_chunks():
-                        _write_all(fd, chunk)
+                    self.reader.write_data(fd)
                 self._set_fd_metadata(fd, entry, created_with_mode=True)
             finally:
                 os.close(fd)
+        elif kind is EntryType.DIRECTORY:
+            parent = self.tree.dir_fd(parts[:-1], create=True)
+            # it may exist already as a parent of earlier entries; checked just below
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(parts[-1], 0o700, dir_fd=parent)
+            self.tree.dir_fd(parts, create=False)
+            self.dirs.append((parts, entry))
         elif kind is EntryType.SYMLINK:
             parent = self.tree.dir_fd(parts[:-1], create=True)
             os.symlink(entry.linkname, parts[-1], dir_fd=parent)

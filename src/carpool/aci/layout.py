@@ -53,7 +53,10 @@ class Layout:
     def __init__(self, source: str) -> None:
         self._source = source
         self._seen: set[Parts] = set()
-        self._implied_dirs: set[Parts] = set()
+        # Directories so far, listed or implied by deeper entries.  None of them is, or lies
+        # below, a non-directory entry; so an entry whose parent is here needs no ancestor
+        # check (most entries: archives list a directory's contents together).
+        self._dirs: set[Parts] = {()}
         self._non_dirs: dict[Parts, EntryType] = {}
         self.has_manifest = False
         self.has_rootfs = False
@@ -86,20 +89,26 @@ class Layout:
             raise self._refuse(entry, "outside of manifest and rootfs/, refused")
         if parts in self._seen:
             raise self._refuse(entry, "duplicate entry, refused")
-        for depth in range(1, len(parts)):
-            kind = self._non_dirs.get(parts[:depth])
-            if kind is not None:
-                ancestor = "/".join(parts[:depth])
-                raise self._refuse(entry, f"path goes through {kind.value} {ancestor}, refused")
-        if not is_dir and parts in self._implied_dirs:
+        parent = parts[:-1]
+        known_parent = parent in self._dirs
+        if not known_parent:
+            for depth in range(1, len(parts)):
+                kind = self._non_dirs.get(parts[:depth])
+                if kind is not None:
+                    ancestor = "/".join(parts[:depth])
+                    raise self._refuse(entry, f"path goes through {kind.value} {ancestor}, refused")
+        if not is_dir and parts in self._dirs:
             raise self._refuse(entry, "replaces a directory of earlier entries, refused")
         self._check_fields(entry)
         if entry.type is EntryType.HARDLINK:
             self._check_hardlink(entry)
         self._seen.add(parts)
-        for depth in range(1, len(parts)):
-            self._implied_dirs.add(parts[:depth])
-        if not is_dir:
+        if not known_parent:
+            for depth in range(1, len(parts)):
+                self._dirs.add(parts[:depth])
+        if is_dir:
+            self._dirs.add(parts)
+        else:
             self._non_dirs[parts] = entry.type
         return parts
 

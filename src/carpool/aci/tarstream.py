@@ -14,6 +14,7 @@ end-of-archive marker so the digest covers the whole stream.
 from __future__ import annotations
 
 import enum
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -419,6 +420,21 @@ class TarReader:
                 raise self._truncated()
             self._entry_left -= len(chunk)
             yield chunk
+        if self._entry_padding:
+            self._skip(self._entry_padding)
+            self._entry_padding = 0
+
+    def write_data(self, fd: int) -> None:
+        """Write the current entry's remaining data to file descriptor ``fd``."""
+        left = self._entry_left
+        while left:
+            chunk = self._take(left)
+            if not chunk:
+                raise self._truncated()
+            left -= len(chunk)
+            self._entry_left = left
+            while chunk:
+                chunk = chunk[os.write(fd, chunk) :]
         if self._entry_padding:
             self._skip(self._entry_padding)
             self._entry_padding = 0
