@@ -22,15 +22,16 @@ _subnets = itertools.count((os.getpid() * 7) % 200)
 
 
 @pytest.fixture(scope="session", autouse=True)
-def nat_tables_exist() -> None:
-    """Have the (empty) nat tables exist before any leak snapshot is taken.
+def iptables_tables_exist() -> None:
+    """Have the (empty) nat and filter tables exist before any leak snapshot is taken.
 
     With the nftables backend a table appears the first time a rule goes into
     it and stays, empty, after its last rule is gone; its built-in chains would
     look like a leak of the first test on a fresh host.
     """
     for tool in ("iptables", "ip6tables"):
-        subprocess.run([tool, "-w", "-t", "nat", "-S"], capture_output=True, check=False)
+        for table in ("nat", "filter"):
+            subprocess.run([tool, "-w", "-t", table, "-S"], capture_output=True, check=False)
 
 
 def next_subnet() -> str:
@@ -164,3 +165,91 @@ def cni_rules(*pod_uuids: str) -> list[str]:
 
 
 NETS = ("default", "mynet", "broken")
+
+
+# -- whole pods through the CLI ------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def server_aci(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """busybox whose app serves one line on port 8080 (declared as port ``http``) forever."""
+    from tests.runtime.images import build_aci
+
+    return build_aci(
+        tmp_path_factory.mktemp("network-images") / "server.aci",
+        name="example.com/netserver",
+        app={
+            "exec": [
+                "/bin/busybox",
+                "nc",
+                "-ll",
+                "-p",
+                "8080",
+                "-e",
+                "/bin/echo",
+                "hello-from-pod",
+            ],
+            "ports": [{"name": "http", "port": 8080, "protocol": "tcp"}],
+        },
+    )
+
+
+@pytest.fixture
+def pod_subnet(carpool: Any) -> str:
+    """A fresh subnet for ``default`` in the CLI's own config dir."""
+    net = next_subnet()
+    net_d = Path(carpool.env["CARPOOL_CONFIG"]) / "net.d"
+    net_d.mkdir(parents=True, exist_ok=True)
+    (net_d / "50-default.conflist").write_text(json.dumps(default_conflist(net)))
+    return net
+
+
+class BackgroundPod:
+    """``carpool run`` in the background, killed and reaped at the end of the test."""
+
+    def __init__(self, cli: Any, args: list[str], tmp: Path) -> None:
+        from tests.conftest import CARPOOL
+
+        stamp = uuid.uuid4().hex[:8]
+        self.uuid_file = tmp / f"uuid-{stamp}"
+        self.out = tmp / f"out-{stamp}"
+        with open(self.out, "w") as out:
+            self.proc = subprocess.Popen(
+                [*CARPOOL, "run", "--uuid-file-save", str(self.uuid_file), *args],
+                env=cli.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+
+    def uuid(self, timeout: float = 30) -> str:
+        import time
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.uuid_file.exists() and self.uuid_file.read_text().strip():
+                return self.uuid_file.read_text().strip()
+            if self.proc.poll() is not None:
+                raise AssertionError(f"carpool run exited early: {self.out.read_text()}")
+            time.sleep(0.02)
+        raise AssertionError("carpool run did not start a pod")
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+
+
+@pytest.fixture
+def background(carpool: Any, tmp_path: Path) -> Iterator[Any]:
+    started: list[BackgroundPod] = []
+
+    def start(*args: str) -> BackgroundPod:
+        started.append(BackgroundPod(carpool, list(args), tmp_path))
+        return started[-1]
+
+    yield start
+    for bg in started:
+        if bg.uuid_file.exists():  # also after a SIGKILL: the pod outlives carpool run
+            carpool("stop", "--force", bg.uuid_file.read_text().strip(), check=False)
+        bg.kill()
+    carpool("gc", "--grace", "0s", check=False)

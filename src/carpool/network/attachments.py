@@ -152,7 +152,7 @@ def _invoke(
             path=plugin.search_path(),
         )
 
-    if conf["type"] == "portmap":
+    if conf["type"] in ("portmap", "firewall"):
         with iptables.host_lock():  # never interleaved with pruning the shared chains
             return run()
     return run()

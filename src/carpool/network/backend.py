@@ -85,7 +85,7 @@ def describe(state: PodNetState) -> dict[str, Any]:
                 "hostIP": first.gateway if first else None,
                 "ips": [a.cidr for a in summary.addresses],
                 "hostIfName": summary.host_ifname,
-                "args": att.args,
+                "args": att.args.removeprefix(specs.IGNORE_UNKNOWN).lstrip(";"),
                 "portMappings": att.runtime_config.get("portMappings", []),
             }
         )
@@ -152,9 +152,11 @@ class CniBackend:
                 # an ADD that failed cleaned up after itself (CNI spec), and a config
                 # that breaks ADD often breaks DEL too: only attached networks count
                 problems += failures
-        if any(att.uses("portmap") for att in state.attachments):
-            with iptables.host_lock():
+        with iptables.host_lock():
+            if any(att.uses("portmap") for att in state.attachments):
                 iptables.prune_portmap_chains()
+            if any(att.uses("firewall") for att in state.attachments):
+                iptables.prune_firewall_chains()
         if problems:
             raise NetworkError("; ".join(problems))
         PodNetState.forget(pod_dir)

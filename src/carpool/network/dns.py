@@ -16,19 +16,42 @@ HOST_RESOLV_CONF = Path("/etc/resolv.conf")
 def resolv_conf(
     dns: list[str], search: list[str], options: list[str], cni_dns: dict[str, Any] | None
 ) -> bytes | None:
-    """The file's content, or None to leave the image's own."""
+    """The file's content, or None to leave the image's own.
+
+    Each part (servers, search domains, options) comes from the flags if given,
+    else from the CNI result, else from the host's file: ``--dns-opt ndots:2``
+    alone still leaves the pod with name servers.
+    """
     if dns == ["none"]:
         return None
+    host = _host_file()
     if dns == ["host"]:
-        return _host_file()
-    if dns or search or options:
-        return _render(dns, search, options)
-    if cni_dns and (cni_dns.get("nameservers") or cni_dns.get("search")):
-        search = list(cni_dns.get("search") or [])
-        if not search and cni_dns.get("domain"):
-            search = [cni_dns["domain"]]
-        return _render(cni_dns.get("nameservers") or [], search, cni_dns.get("options") or [])
-    return _host_file()
+        return host
+    cni = cni_dns or {}
+    cni_search = list(cni.get("search") or []) or ([cni["domain"]] if cni.get("domain") else [])
+    if not (dns or search or options or cni.get("nameservers") or cni_search):
+        return host
+    parsed = _parse(host.decode(errors="replace") if host else "")
+    return _render(
+        dns or list(cni.get("nameservers") or []) or parsed["nameserver"],
+        search or cni_search or parsed["search"],
+        options or list(cni.get("options") or []) or parsed["options"],
+    )
+
+
+def _parse(text: str) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {"nameserver": [], "search": [], "options": []}
+    for line in text.splitlines():
+        words = line.split("#")[0].split()
+        if len(words) < 2:
+            continue
+        if words[0] == "nameserver":
+            out["nameserver"].append(words[1])
+        elif words[0] in ("search", "domain"):
+            out["search"] = words[1:]
+        elif words[0] == "options":
+            out["options"] += words[1:]
+    return out
 
 
 def _host_file() -> bytes | None:

@@ -3,7 +3,8 @@
 Two gaps in the plugins' own DEL: ``ptp``/``bridge`` only remove their
 masquerade chain when the pod's netns still exists (after a reboot or a lost
 pin it does not), and ``portmap`` never removes its shared ``CNI-HOSTPORT-*``
-chains and the jumps to them.  carpool cleans both, so a host that ran pods
+chains and the jumps to them (nor ``firewall`` its ``CNI-FORWARD`` and
+``CNI-ADMIN``).  carpool cleans both, so a host that ran pods
 has exactly the rules it had before.
 """
 
@@ -21,6 +22,7 @@ from pathlib import Path
 
 HOST_LOCK = Path("/run/carpool/network.lock")
 PORTMAP_CHAINS = ("CNI-HOSTPORT-DNAT", "CNI-HOSTPORT-MASQ", "CNI-HOSTPORT-SETMARK")
+FIREWALL_CHAINS = ("CNI-FORWARD", "CNI-ADMIN")
 TOOLS = ("iptables", "ip6tables")
 
 
@@ -89,3 +91,23 @@ def prune_portmap_chains() -> None:
         for chain in PORTMAP_CHAINS:
             if f"-N {chain}" in rules:
                 _drop_chain(tool, "nat", chain, rules)
+
+
+def prune_firewall_chains() -> None:
+    """Drop the firewall plugin's shared chains once no pod uses them and no admin rule is set."""
+    for tool in TOOLS:
+        rules = _rules(tool, "filter")
+        if "-N CNI-FORWARD" not in rules:
+            continue
+        in_use = [
+            line
+            for line in rules
+            if line.startswith(("-A CNI-FORWARD ", "-A CNI-ADMIN "))
+            and line != "-A CNI-FORWARD -j CNI-ADMIN"
+            and not line.endswith("-j CNI-ADMIN")
+        ]
+        if in_use:
+            continue
+        for chain in FIREWALL_CHAINS:
+            if f"-N {chain}" in rules:
+                _drop_chain(tool, "filter", chain, rules)

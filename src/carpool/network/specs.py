@@ -15,6 +15,7 @@ from typing import Any
 from carpool.errors import UsageError
 
 ARG = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=[^;]*$")
+IGNORE_UNKNOWN = "IgnoreUnknown=1"
 PORT_NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
 
@@ -25,8 +26,7 @@ class NetRequest:
 
     def cni_args(self) -> str:
         """``CNI_ARGS``: unknown keys must not fail plugins that parse strictly."""
-        pairs = [("IgnoreUnknown", "1"), *self.args]
-        return ";".join(f"{k}={v}" for k, v in pairs)
+        return ";".join([IGNORE_UNKNOWN, *(f"{k}={v}" for k, v in self.args)])
 
 
 def parse_net(spec: str) -> NetRequest:
