@@ -93,6 +93,7 @@ def make_tree(root: Path) -> None:
         os.setxattr(root / "empty", "user.dir", b"on a directory")
         if IS_ROOT:
             os.setxattr(big, "trusted.note", b"trusted")
+            os.setxattr(etc / "relative", "trusted.on-link", b"l", follow_symlinks=False)
     for index, path in enumerate(sorted(root.rglob("*"), key=lambda p: -len(p.parts))):
         os.utime(path, ns=(0, (1_500_000_000 + index) * 10**9), follow_symlinks=False)
     os.utime(root, ns=(0, 1_400_000_000 * 10**9))
@@ -149,6 +150,8 @@ def test_round_trip_details_are_really_there(tree: Path, tmp_path: Path) -> None
         assert os.getxattr(rootfs / "empty", "user.dir") == b"on a directory"
         if IS_ROOT:
             assert os.getxattr(rootfs / "bin" / "tool", "trusted.note") == b"trusted"
+            link = rootfs / "etc" / "relative"
+            assert os.getxattr(link, "trusted.on-link", follow_symlinks=False) == b"l"
 
 
 @pytest.mark.parametrize("compression", ["gzip", "bzip2", "xz"])
