@@ -49,7 +49,13 @@ class _FuncNames:
         return name in self.funcs or name in BUILTINS
 
 
+_GOOD_NAMES: set[str] = set()
+
+
 def _good_name(name: str) -> bool:
+    """Go's ``goodName``: a letter or ``_`` then letters, digits and ``_`` (memoised)."""
+    if name in _GOOD_NAMES:
+        return True
     if not name:
         return False
     for i, r in enumerate(name):
@@ -59,6 +65,7 @@ def _good_name(name: str) -> bool:
             return False
         if not is_letter(r) and not is_digit(r):
             return False
+    _GOOD_NAMES.add(name)
     return True
 
 
