@@ -199,17 +199,17 @@ class _Archiver:
 
 
 def _tree(rootfs: Path) -> list[Parts]:
+    """Every path below ``rootfs`` (not following symlinks), in no particular order."""
     found: list[Parts] = []
-
-    def walk(parts: Parts) -> None:
+    pending: list[Parts] = [()]
+    while pending:
+        parts = pending.pop()
         with os.scandir(os.path.join(rootfs, *parts)) as entries:
-            children = [(entry.name, entry.is_dir(follow_symlinks=False)) for entry in entries]
-        for child, is_dir in children:
-            found.append((*parts, child))
-            if is_dir:
-                walk((*parts, child))
-
-    walk(())
+            for entry in entries:
+                child = (*parts, entry.name)
+                found.append(child)
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append(child)
     return found
 
 
@@ -223,6 +223,38 @@ def _selection(only: Iterable[str | os.PathLike[str]]) -> list[Parts]:
         for depth in range(1, len(parts) + 1):
             wanted.add(parts[:depth])  # parents come along, or the archive would not load
     return list(wanted)
+
+
+def _write_tar(
+    tar: _TarWriter,
+    archiver: _Archiver,
+    manifest: bytes,
+    rootfs_stat: os.stat_result,
+    paths: list[Parts],
+) -> str:
+    """The whole tar stream: manifest, rootfs, the tree; returns the image ID."""
+    header = tarfile.TarInfo(MANIFEST)
+    header.size = len(manifest)
+    header.mode = 0o644
+    mtime = archiver.mtime
+    header.mtime = mtime if mtime is not None else rootfs_stat.st_mtime_ns // 10**9
+    tar.header(header)
+    tar.write(manifest)
+    tar.pad()
+    archiver.add_root(rootfs_stat)
+    excluded: set[Parts] = set()
+    non_dirs: set[Parts] = set()
+    for parts in paths:
+        path = os.path.join(archiver.rootfs, *parts)
+        if parts[:-1] in non_dirs or parts[:-1] in excluded:
+            raise ArchiveError(f"{os.path.dirname(path)}: not a directory, cannot archive {path}")
+        try:
+            is_dir = archiver.add(parts, excluded)
+        except OSError as e:
+            raise ArchiveError(f"{path}: cannot archive: {e.strerror or e}") from e
+        if not is_dir:
+            non_dirs.add(parts)
+    return tar.close()
 
 
 def write_aci(
@@ -270,30 +302,14 @@ def write_aci(
         with open(fd, "wb") as raw:
             compressor = open_compressor(raw, kind)
             tar = _TarWriter(compressor, progress)
-            archiver = _Archiver(rootfs, tar, mtime, xattrs)
-            header = tarfile.TarInfo(MANIFEST)
-            header.size = len(data)
-            header.mode = 0o644
-            header.mtime = mtime if mtime is not None else rootfs_stat.st_mtime_ns // 10**9
-            tar.header(header)
-            tar.write(data)
-            tar.pad()
-            archiver.add_root(rootfs_stat)
-            excluded: set[Parts] = set()
-            non_dirs: set[Parts] = set()
-            for parts in paths:
-                if parts[:-1] in non_dirs or parts[:-1] in excluded:
-                    raise ArchiveError(
-                        f"{os.path.join(rootfs, *parts[:-1])}: not a directory, cannot "
-                        f"archive {'/'.join(parts)}"
-                    )
-                try:
-                    is_dir = archiver.add(parts, excluded)
-                except OSError as e:
-                    raise ArchiveError(f"{e.filename}: cannot archive: {e.strerror}") from e
-                if not is_dir:
-                    non_dirs.add(parts)
-            image_id = tar.close()
+            try:
+                image_id = _write_tar(
+                    tar, _Archiver(rootfs, tar, mtime, xattrs), data, rootfs_stat, paths
+                )
+            except BaseException:
+                with contextlib.suppress(Exception):  # the file is deleted anyway
+                    compressor.close()
+                raise
             compressor.close()
             raw.flush()
             os.fsync(raw.fileno())
