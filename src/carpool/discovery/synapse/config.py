@@ -180,20 +180,27 @@ def _parse_yaml(text: str, source: str) -> Any:
 
 
 def _check_unique(config: SynapseConfig) -> None:
-    seen: set[str] = set()
+    """Names are unique per router; across routers one name means one watched path."""
+    watched: dict[str, tuple[RegistrySpec, str]] = {}
     for router in config.routers:
         names: set[str] = set()
+        backends: set[str] = set()
         for service in router.services:
-            if service.name in seen:
+            if service.name in names:
                 raise ValidationError(f"{config.source}: services: {service.name!r} is duplicated")
-            seen.add(service.name)
+            names.add(service.name)
+            spec = (service.registry, service.path)
+            if watched.setdefault(service.name, spec) != spec:
+                raise ValidationError(
+                    f"{config.source}: services: {service.name!r} watches two different paths"
+                )
             if router.type == "haproxy":
-                if service.haproxy_backend in names:
+                if service.haproxy_backend in backends:
                     raise ValidationError(
                         f"{config.source}: services: backend {service.haproxy_backend!r} "
                         "is used twice"
                     )
-                names.add(service.haproxy_backend)
+                backends.add(service.haproxy_backend)
 
 
 def _millis(f: Fields, key: str, default_ms: float) -> float:

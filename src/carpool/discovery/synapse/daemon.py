@@ -57,6 +57,8 @@ class Synapse:
     def start(self) -> None:
         last = self.state.load()
         for service in self.config.services:
+            if service.name in self.watchers:
+                continue  # the same service in several routers: one watcher feeds them all
             registry = self.registries.get(service.registry)
             if registry is None:
                 registry = open_registry(service.registry)
