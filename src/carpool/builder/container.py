@@ -1,0 +1,152 @@
+"""Running one build step in a runc container, and the overlay mounts builds use.
+
+Build steps run with the host's network (``apt-get`` must work, as with dgr's
+``--net=host``), every capability (dgr ran systemd-nspawn ``--capability=all``), no
+seccomp filter, and their own mount, PID, IPC and UTS namespaces.  The bundle's
+``config.json`` comes from :mod:`carpool.oci.spec`; runc is driven through
+:class:`carpool.oci.runc.Runc` with a state root of its own under the data dir.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from carpool.errors import BuildError
+from carpool.oci.runc import Runc
+from carpool.oci.spec import (
+    ALL_CAPABILITIES,
+    ContainerSettings,
+    Namespace,
+    bind_mount,
+    build_config,
+)
+from carpool.runtime import linux
+
+
+@dataclass(frozen=True)
+class Bind:
+    """A host path bind-mounted into the container."""
+
+    source: Path
+    destination: str
+    read_only: bool = False
+
+
+@dataclass
+class StepResult:
+    status: int
+    output: list[str] = field(default_factory=list)
+
+
+def mount_overlay(lowers: Sequence[Path], upper: Path, work: Path, target: Path) -> None:
+    """Mount ``lowers`` (first = topmost) with ``upper`` at ``target``."""
+    for path in (upper, work, target):
+        path.mkdir(parents=True, exist_ok=True)
+    if not lowers:
+        raise BuildError("overlay without a lower dir")
+    options = f"lowerdir={':'.join(str(p) for p in lowers)},upperdir={upper},workdir={work}"
+    try:
+        linux.mount("overlay", str(target), "overlay", 0, options)
+    except OSError as exc:
+        raise BuildError(f"cannot mount the build overlay at {target}: {exc}") from None
+
+
+def unmount_all(path: Path) -> None:
+    """Unmount everything at or below ``path`` (deepest first)."""
+    for point in linux.mountpoints_under(str(path)):
+        linux.umount(point, detach=True)
+
+
+def run_in_container(
+    runc_root: Path,
+    rootfs: Path,
+    args: list[str],
+    env: dict[str, str],
+    binds: Sequence[Bind],
+    bundle_dir: Path,
+    *,
+    on_line: Callable[[str], None] | None = None,
+) -> StepResult:
+    """Run ``args`` in a container on ``rootfs``; stream its output; return its status."""
+    container_id = f"carpool-build-{uuid.uuid4().hex[:12]}"
+    bundle_dir.mkdir(parents=True, exist_ok=True)
+    mounts = [
+        bind_mount(str(b.source), b.destination, read_only=b.read_only, recursive=True)
+        for b in binds
+    ]
+    settings = ContainerSettings(
+        rootfs=str(rootfs),
+        args=args,
+        env=[f"{k}={v}" for k, v in env.items()],
+        capabilities=host_capabilities(),
+        namespaces=[Namespace("pid"), Namespace("mount"), Namespace("ipc"), Namespace("uts")],
+        hostname="carpool-build",
+        cgroups_path=f"/carpool-build/{container_id}",
+        masked_paths=[],
+        readonly_paths=[],
+    )
+    settings.mounts = [*settings.mounts, *mounts]
+    config = build_config(settings)
+    # builds may need any device node (dgr's nspawn allowed the usual ones)
+    config["linux"]["resources"]["devices"] = [{"allow": True, "access": "rwm"}]
+    (bundle_dir / "config.json").write_text(json.dumps(config, indent=1))
+    runc = Runc.at(runc_root)
+    runc_root.mkdir(parents=True, exist_ok=True)
+    argv = runc.run_argv(container_id, bundle_dir)
+    output: list[str] = []
+    try:
+        proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            cwd=bundle_dir,
+        )
+    except OSError as exc:
+        raise BuildError(f"cannot start runc: {exc.strerror}") from None
+    try:
+        assert proc.stdout is not None
+        for raw in proc.stdout:
+            line = raw.decode(errors="replace").rstrip("\n")
+            output.append(line)
+            if on_line is not None:
+                on_line(line)
+        status = proc.wait()
+    except BaseException:
+        runc.kill(container_id, "KILL", all_processes=True)
+        proc.wait()
+        raise
+    finally:
+        runc.delete(container_id, force=True)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return StepResult(status, output)
+
+
+def host_capabilities() -> list[str]:
+    """Every capability this process may hand on (dgr's ``--capability=all``)."""
+    bounding = (1 << 38) - 1
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("CapBnd:"):
+                bounding = int(line.split()[1], 16)
+    except (OSError, ValueError):
+        pass
+    # only what carpool itself holds: runc cannot grant more
+    return [cap for bit, cap in enumerate(ALL_CAPABILITIES) if bounding >> bit & 1]
+
+
+def host_env_passthrough(environ: dict[str, str] | os._Environ[str]) -> dict[str, str]:
+    """``DGR_ENV_K=V`` on the host becomes ``K=V`` in the build (dgr's readEnvironment)."""
+    return {
+        k[len("DGR_ENV_") :]: v
+        for k, v in environ.items()
+        if k.startswith("DGR_ENV_") and len(k) > 8
+    }
