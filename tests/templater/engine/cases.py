@@ -572,10 +572,10 @@ CASES: list[tuple[Any, ...]] = [
     ("{{.a.b}}", {"a": None}, {"name": "with space"}),
     ("{{.a.b}}", {"a": None}, {"name": "ünï"}),
     # ---- Unicode: Go 1.19 has Unicode 13 tables (Python 3.11 has 14)
-    ('{{printf "%q %+q" "\U0001CF3A\u0870é" "\U0001CF3A"}} {{js "\U0001CF3A"}}', None),
+    ('{{printf "%q %+q" "\U0001cf3a\u0870é" "\U0001cf3a"}} {{js "\U0001cf3a"}}', None),
     ("{{.\u0870}}", {"\u0870": 1}),
     ("{{.é1}}", {"é1": 1}),
-    ("{{printf \"%#U\" 0x1CF3A}} {{printf \"%#U\" 0x263A}}", None),
+    ('{{printf "%#U" 0x1CF3A}} {{printf "%#U" 0x263A}}', None),
     # ---- misc realistic dgr-ish templates
     (
         "global\n  maxconn {{.maxconn}}\n{{range $name, $b := .backends}}backend {{$name}}\n"

@@ -105,11 +105,13 @@ SCALARS = st.one_of(
     st.floats(allow_nan=False, allow_infinity=False),
     st.text(alphabet="ab <>&'\"é%\n", max_size=5),
 )
+# keys that exercise Go's sorted map order (bytes, not Unicode collation)
+ODD_KEYS = st.text(alphabet="aAbB09_ é-", max_size=3)
 JSON = st.recursive(
     SCALARS,
     lambda children: (
         st.lists(children, max_size=4)
-        | st.dictionaries(st.sampled_from(KEYS), children, max_size=4)
+        | st.dictionaries(st.sampled_from(KEYS) | ODD_KEYS, children, max_size=4)
     ),
     max_leaves=12,
 )
@@ -378,7 +380,14 @@ def collect(n: int, fuzz_seed: int) -> list[Case]:
     cases: list[Case] = []
     for k in range(n):
         case = dict(drawn[k % len(drawn)])
-        case["template"] = random_template(random.Random(rnd.getrandbits(64)))
+        local = random.Random(rnd.getrandbits(64))
+        text = random_template(local)
+        if local.random() < 0.1:  # other delimiters
+            text = text.replace("{{", "[[").replace("}}", "]]")
+            case["delims"] = ["[[", "]]"]
+        if local.random() < 0.1:  # a second text parsed into the same namespace
+            case["parses"] = ['{{define "d0"}}second{{.}}{{end}}' + _Gen(local).block(0, False)]
+        case["template"] = text
         cases.append(case)
     return cases
 
