@@ -178,8 +178,8 @@ def test_embedded_watcher_with_template_and_console_routers(
                 "type": "template",
                 "eventsBufferDurationInMilli": 50,
                 "destinationFile": str(out),
-                "template": "{{range .}}{{.Name}}:{{range .Reports}} {{.Host}}:{{.Port}}/{{.Weight}}"
-                "{{end}}\n{{end}}",
+                "template": "{{range .}}{{.Name}}:{{range .Reports}}"
+                " {{.Host}}:{{.Port}}/{{.Weight}}{{end}}\n{{end}}",
                 "services": [service],
             },
             {"type": "console", "eventsBufferDurationInMilli": 50, "services": [service]},
