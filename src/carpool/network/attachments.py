@@ -78,10 +78,10 @@ class PodNetState:
             "netns": self.netns,
             "attachments": [a.to_json() for a in self.attachments],
         }
-        with open(tmp, "w") as f:
-            json.dump(data, f)
-            f.flush()
-            os.fsync(f.fileno())
+        # atomic, not fsynced: what it guards against is a killed carpool, not a
+        # power loss (after a reboot the netns and rules are gone; host-local's
+        # own lease files are not fsynced either)
+        tmp.write_text(json.dumps(data))
         os.replace(tmp, path)
 
     @classmethod
@@ -184,8 +184,14 @@ def delete(state: PodNetState, attachment: Attachment, netns: str) -> list[str]:
             _invoke("DEL", state, attachment, conf, netns)
         except NetworkError as exc:
             problems.append(str(exc))
-    if attachment.uses("ptp") or attachment.uses("bridge"):
-        iptables.remove_masquerade(attachment.network, state.container_id)
+    masquerading = any(
+        p.get("type") in ("ptp", "bridge") and p.get("ipMasq") for p in attachment.config["plugins"]
+    )
+    if masquerading:
+        # ptp/bridge find the masqueraded address on the pod's interface: without the
+        # netns, or once the interface is gone, their chain stays behind
+        families = {a.version for a in attachment.summary().addresses} or {4, 6}
+        iptables.remove_masquerade(attachment.network, state.container_id, families)
     return problems
 
 

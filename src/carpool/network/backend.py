@@ -152,11 +152,15 @@ class CniBackend:
                 # an ADD that failed cleaned up after itself (CNI spec), and a config
                 # that breaks ADD often breaks DEL too: only attached networks count
                 problems += failures
-        with iptables.host_lock():
-            if any(att.uses("portmap") for att in state.attachments):
-                iptables.prune_portmap_chains()
-            if any(att.uses("firewall") for att in state.attachments):
-                iptables.prune_firewall_chains()
+        # portmap only touches iptables for a pod with port mappings
+        forwarded = any(att.runtime_config.get("portMappings") for att in state.attachments)
+        firewalled = any(att.uses("firewall") for att in state.attachments)
+        if forwarded or firewalled:
+            with iptables.host_lock():
+                if forwarded:
+                    iptables.prune_portmap_chains()
+                if firewalled:
+                    iptables.prune_firewall_chains()
         if problems:
             raise NetworkError("; ".join(problems))
         PodNetState.forget(pod_dir)

@@ -72,12 +72,15 @@ def masquerade_chain(network: str, container_id: str) -> str:
     return "CNI-" + hashlib.sha512((network + container_id).encode()).hexdigest()[:24]
 
 
-def remove_masquerade(network: str, container_id: str) -> None:
+def remove_masquerade(network: str, container_id: str, families: set[int]) -> None:
+    """Drop the pod's masquerade chain if it is still there (one cheap probe per family)."""
     chain = masquerade_chain(network, container_id)
-    for tool in TOOLS:
-        rules = _rules(tool, "nat")
-        if f"-N {chain}" in rules:
-            _drop_chain(tool, "nat", chain, rules)
+    for tool, family in (("iptables", 4), ("ip6tables", 6)):
+        if family not in families or shutil.which(tool) is None:
+            continue
+        if _run(tool, "-t", "nat", "-S", chain).returncode != 0:
+            continue  # no such chain: the plugin removed it
+        _drop_chain(tool, "nat", chain, _rules(tool, "nat"))
 
 
 def prune_portmap_chains() -> None:
