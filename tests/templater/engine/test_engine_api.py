@@ -51,6 +51,18 @@ def test_new_shares_functions_options_and_templates() -> None:
         child.execute({})
 
 
+def test_clone_has_its_own_namespace() -> None:
+    base = Template("base").parse('{{define "p"}}P{{end}}[{{template "p"}}]')
+    copy = base.clone()
+    copy.parse('{{define "p"}}Q{{end}}')
+    copy.funcs({"extra": lambda: "x"})
+    assert base.execute(None) == "[P]"
+    assert copy.execute(None) == "[Q]"
+    assert base.lookup("p") is not copy.lookup("p")
+    with pytest.raises(ParseError, match='function "extra" not defined'):
+        base.new("n").parse("{{extra}}")
+
+
 def test_execute_template_unknown_name_is_gos_message() -> None:
     t = Template("t").parse("x")
     with pytest.raises(TemplateError) as e:

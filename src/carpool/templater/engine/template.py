@@ -134,6 +134,24 @@ class Template:
         t.right = self.right
         return t
 
+    def clone(self) -> Template:
+        """A copy with its own namespace: later parses and funcs do not affect the original."""
+        common = _Common()
+        common.funcs = dict(self.common.funcs)
+        common.missing_key = self.common.missing_key
+        copies: dict[int, Template] = {}
+
+        def copy(t: Template) -> Template:
+            if id(t) not in copies:
+                c = Template.__new__(Template)
+                c.name, c.tree, c.common, c.left, c.right = t.name, t.tree, common, t.left, t.right
+                copies[id(t)] = c
+            return copies[id(t)]
+
+        for name, t in self.common.tmpl.items():
+            common.tmpl[name] = copy(t)
+        return copy(self)
+
     def lookup(self, name: str) -> Template | None:
         return self.common.tmpl.get(name)
 
