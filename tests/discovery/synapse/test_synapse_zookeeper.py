@@ -77,12 +77,18 @@ def test_membership_and_weights_change_without_reload(
     assert synapse.reloads() == reloads
 
     # more instances than slots: HAProxy grows its slots with one hitless reload
+    # (a reload under load: the master hands the listeners over, nothing is refused)
     more = [backends(f"m{i}") for i in range(4)]
-    for m in more:
-        register(kazoo_client, path, f"{m.name}_127.0.0.1_c_", go_payload(m))
-    wanted = {"b"} | {m.name for m in more}
-    wait_for(lambda: served(port, 30) == wanted, timeout=15)
-    assert synapse.reloads() > reloads
+    with LoadLoop(port, interval=0.005) as load:
+        for m in more:
+            register(kazoo_client, path, f"{m.name}_127.0.0.1_c_", go_payload(m))
+        wanted = {"b"} | {m.name for m in more}
+        wait_for(lambda: set(load.bodies) >= wanted, timeout=15)
+        assert synapse.reloads() > reloads
+        assert synapse.worker_pids() != workers
+        time.sleep(0.5)
+    assert load.failures == [], load.failures[:3]
+    assert served(port, 30) == wanted
     view = synapse.view()
     assert view["routers"][0]["services"]["web"]["slots"] >= 5
     assert view["services"]["web"]["reachable"] is True
