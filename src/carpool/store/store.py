@@ -73,6 +73,14 @@ class ImageRecord:
         return self.labels.get("version")
 
     @cached_property
+    def raw_manifest(self) -> dict[str, Any]:
+        """The manifest's JSON as imported (validated then), without building models."""
+        data = json.loads(self.manifest_path.read_bytes())
+        if not isinstance(data, dict):
+            raise StoreError(f"{self.manifest_path}: not a JSON object; run 'image verify'")
+        return data
+
+    @cached_property
     def manifest(self) -> ImageManifest:
         from carpool.appc import ImageManifest
 
@@ -83,6 +91,23 @@ class ImageRecord:
     @property
     def short_id(self) -> str:
         return refs.short_id(self.id)
+
+
+@dataclass(frozen=True)
+class DependencyRef:
+    """One ``dependencies[]`` entry of a manifest validated at import time."""
+
+    image_name: str
+    image_id: str | None
+    labels: dict[str, str]
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> DependencyRef:
+        return cls(
+            image_name=str(data["imageName"]),
+            image_id=str(data["imageID"]) if data.get("imageID") else None,
+            labels={str(x["name"]): str(x["value"]) for x in data.get("labels") or []},
+        )
 
 
 @dataclass
@@ -305,22 +330,23 @@ class Store:
 
         def load(current: str) -> tuple[Path, list[str], list[str]]:
             record = self._record(current, entries[current])
-            manifest = record.manifest
+            # The manifest was validated at import; walking dependencies only needs its
+            # raw JSON, which keeps pydantic off ``carpool run``'s start-up path.
+            manifest = record.raw_manifest
             dependencies = [
-                self._resolve_dependency(entries, record, dependency)
-                for dependency in manifest.dependencies
+                self._resolve_dependency(entries, record, DependencyRef.from_json(dependency))
+                for dependency in manifest.get("dependencies") or []
             ]
-            whitelist = [str(p) for p in manifest.path_whitelist or []]
+            whitelist = [str(p) for p in manifest.get("pathWhitelist") or []]
             return self.layout.image_dir(current) / "rootfs", whitelist, dependencies
 
         return flatten_dependencies(image_id, load)
 
     def _resolve_dependency(
-        self, entries: dict[str, IndexEntry], parent: ImageRecord, dependency: Any
+        self, entries: dict[str, IndexEntry], parent: ImageRecord, dependency: DependencyRef
     ) -> str:
-        name = str(dependency.image_name)
-        labels = {str(label.name): str(label.value) for label in dependency.labels or []}
-        wanted = refs.NameReference(name, labels)
+        name = dependency.image_name
+        wanted = refs.NameReference(name, dependency.labels)
         if dependency.image_id:
             image_id = str(dependency.image_id)
             found = [i for i in entries if i.startswith(image_id)]
