@@ -257,3 +257,42 @@ def test_reload_command_is_honoured(tmp_path: Path, backends: Any, synapse_facto
     finally:
         registry.close()
         synapse.stop()
+
+
+def test_a_killed_synapse_leaves_haproxy_serving_and_the_next_one_takes_it_over(
+    tmp_path: Path, backends: Any, synapse_factory: Any
+) -> None:
+    registry_dir = tmp_path / "registry"
+    port = free_port()
+    service = {
+        "name": "web",
+        "port": port,
+        "watcher": {"type": "embedded", "path": "/services/web", "dataDir": str(registry_dir)},
+    }
+    synapse = synapse_factory(
+        {"apiPort": free_port(), "routers": [haproxy_router(tmp_path, [service])]}
+    )
+    registry = open_registry(RegistrySpec("embedded", data_dir=registry_dir))
+    try:
+        a = backends("a")
+        registry.register(
+            "/services/web", "a_", encode_go_nerve(host="127.0.0.1", port=a.port, name="a")
+        )
+        synapse.start()
+        wait_for(lambda: http_get(port) == "a", timeout=15)
+        master = synapse.master.show_proc().master_pid
+        assert synapse.proc is not None
+        synapse.proc.kill()  # no cleanup at all
+        synapse.proc.wait(timeout=10)
+        assert http_get(port) == "a", "HAProxy keeps serving without synapse"
+        synapse.start()
+        b = backends("b")
+        registry.register(
+            "/services/web", "b_", encode_go_nerve(host="127.0.0.1", port=b.port, name="b")
+        )
+        wait_for(lambda: {http_get(port) for _ in range(6)} == {"a", "b"}, timeout=15)
+        assert synapse.master.show_proc().master_pid == master
+    finally:
+        registry.close()
+        synapse.stop()
+    assert http_get(port).startswith("ERROR")

@@ -43,6 +43,16 @@ def atomic_write(path: Path, text: str, mode: int = 0o644) -> None:
     os.replace(tmp, path)
 
 
+def _pid_alive(pid: int) -> bool:
+    """True if ``pid`` runs and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
 class HaproxyProcess:
     """One HAProxy, run by us (master-worker) or by the user's reload command."""
 
@@ -68,6 +78,8 @@ class HaproxyProcess:
         self.log_path = log_path
         self.pid_file = config_path.with_name(config_path.name + ".pid")
         self._proc: subprocess.Popen[bytes] | None = None
+        #: the master of an HAProxy left running by a synapse that died, taken over
+        self._adopted: int | None = None
         self.reloads = 0
         self.last_reload = 0.0
 
@@ -109,11 +121,31 @@ class HaproxyProcess:
     def running(self) -> bool:
         if not self.managed:
             return True
+        if self._adopted is not None:
+            return _pid_alive(self._adopted)
         return self._proc is not None and self._proc.poll() is None
 
     @property
     def master_pid(self) -> int | None:
+        if self._adopted is not None:
+            return self._adopted
         return self._proc.pid if self._proc is not None else None
+
+    def adopt(self) -> bool:
+        """Take over an HAProxy whose master still answers on our master socket.
+
+        A synapse killed without its cleanup leaves HAProxy serving (which is what clients
+        want); the next synapse reloads that one instead of failing to bind a second.
+        """
+        try:
+            info = self.master_socket.show_proc()
+        except HaproxySocketError:
+            return False
+        if not info.master_pid or not info.workers or not _pid_alive(info.master_pid):
+            return False
+        self._adopted = info.master_pid
+        log.info("haproxy: taking over the running master %s", info.master_pid)
+        return True
 
     def proc_info(self) -> ProcInfo | None:
         if not self.managed or not self.running():
@@ -170,7 +202,7 @@ class HaproxyProcess:
         """Hitless reload: the master CLI's ``reload`` or the user's reload command."""
         if not self.managed:
             self._run_reload_command()
-        elif not self.running():
+        elif not self.running() and not self.adopt():
             self.start()
             return
         else:
@@ -238,6 +270,18 @@ class HaproxyProcess:
 
     def stop(self, grace: float = 5.0) -> None:
         """Soft-stop the master (SIGUSR1: workers finish their connections), then kill."""
+        if self._adopted is not None:
+            pid, self._adopted = self._adopted, None
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGUSR1)
+            deadline = time.monotonic() + grace
+            while _pid_alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.02)
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGKILL)
+            with contextlib.suppress(FileNotFoundError):
+                self.master_socket.path.unlink()
+            return
         proc = self._proc
         if proc is None:
             return
