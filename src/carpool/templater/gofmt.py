@@ -181,9 +181,11 @@ def _fmt_x(f: float, prec: int, fmt: str) -> str:
         lead = q >> (4 * prec)
         frac_s = f"{q & ((1 << (4 * prec)) - 1):0{prec}x}" if prec else ""
     else:
-        frac_s = f"{frac:013x}".rstrip("0")
-        if prec > 13:
-            frac_s += "0" * (prec - len(frac_s))
+        frac_s = f"{frac:013x}"
+        if prec < 0:
+            frac_s = frac_s.rstrip("0")
+        elif prec > 13:
+            frac_s += "0" * (prec - 13)
     s = f"{'-' if neg else ''}0x{lead}"
     if frac_s:
         s += "." + frac_s
