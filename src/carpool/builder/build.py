@@ -248,7 +248,9 @@ class _Step:
         binds: list[Bind],
     ) -> None:
         self.options.progress.step(label)
-        script = ". /dgr/bin/functions.sh\n" + "\n".join(f"execute_files {c}" for c in commands)
+        script = "exec 2>&1\n. /dgr/bin/functions.sh\n" + "\n".join(
+            f"execute_files {c}" for c in commands
+        )
         current: list[str] = ["?"]
         lines: list[str] = []
 
@@ -377,7 +379,7 @@ def build_project(
             upper_only, upper = _run_steps(
                 project, version, work, dep_trees, builder_trees, full, dgr_only, data_dir, options
             )
-            manifest_doc = _final_manifest(project, version, deps, build_date, work)
+            manifest_doc, version = _final_manifest(project, version, deps, build_date, work)
             ImageManifest.from_json(
                 json.dumps(manifest_doc).encode(), source=str(project.manifest_path)
             )
@@ -425,7 +427,7 @@ def build_project(
 
 def _final_manifest(
     project: AciProject, version: str, deps: list[ImageRecord], build_date: float, work: Path
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], str]:
     """Second manifest pass with ``/dgr/builder/attributes`` written by build scripts."""
     from carpool import templater
 
@@ -439,7 +441,7 @@ def _final_manifest(
         )
         if final.version and not project.version:
             version = final.version
-    return image_manifest(final, version, deps, build_date)
+    return image_manifest(final, version, deps, build_date), version
 
 
 def _run_steps(
@@ -623,13 +625,13 @@ def _layer_paths(upper: Path, created: set[str]) -> list[str]:
             entries[rel] = st
     # mount points runc had to create, if the build left them empty (deepest first)
     for rel in sorted(created, key=lambda p: p.count("/"), reverse=True):
-        st = entries.get(rel)
-        if st is None:
+        found = entries.get(rel)
+        if found is None:
             continue
-        if stat.S_ISDIR(st.st_mode):
+        if stat.S_ISDIR(found.st_mode):
             if not any(other.startswith(rel + "/") for other in entries):
                 del entries[rel]
-        elif stat.S_ISREG(st.st_mode) and st.st_size == 0:
+        elif stat.S_ISREG(found.st_mode) and found.st_size == 0:
             del entries[rel]
     return sorted(entries)
 

@@ -211,13 +211,20 @@ def render_manifest_text(text: str, attributes: dict[str, Any], source: str) -> 
 
 
 def project_attributes(directory: Path) -> dict[str, Any]:
-    """The project's own attributes, resolved (empty when there are none)."""
+    """The project's own attributes (its ``*.yml``/``*.yaml``, as the image gets them)."""
+    import shutil
+    import tempfile
+
     from carpool import templater
 
     attributes = directory / "attributes"
     if not attributes.is_dir():
         return {}
-    return templater.resolve_attributes(attributes, override_var=None, environ={})
+    with tempfile.TemporaryDirectory(prefix="carpool-attributes-") as staging:
+        for path in sorted(attributes.rglob("*")):
+            if path.is_file() and path.suffix in (".yml", ".yaml"):
+                shutil.copyfile(path, Path(staging) / path.name)
+        return templater.resolve_attributes(Path(staging), override_var=None, environ={})
 
 
 def parse_manifest(
