@@ -7,11 +7,17 @@ the pod's pinned netns path after the namespace exists and before any app
 starts, and again at teardown.  What it returns is kept as ``net-info.json`` in
 the pod dir: ``status``/``list`` show it and ``/etc/hosts`` and
 ``/etc/resolv.conf`` are written from it.
+
+Attaching runs in a thread while the runtime mounts the apps' root filesystems
+and writes their bundles (the CNI plugins spend most of their time in iptables
+and netlink); :func:`hosts` and :func:`resolv_conf`, which every app's setup
+calls before it can start, wait for it and raise its error.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
@@ -19,6 +25,7 @@ from typing import Any, Protocol
 from carpool.errors import UsageError
 
 NET_INFO = "net-info.json"
+CNI_STATE_DIR = "net"  # where the CNI backend records a pod's attachments
 
 
 class NetworkBackend(Protocol):
@@ -80,8 +87,34 @@ def setup(pod_uuid: str, netns: Path | None, nets: list[str], pod_dir: Path) -> 
             raise UsageError(f"--port cannot be used with --net {','.join(nets)}")
         (pod_dir / NET_INFO).unlink(missing_ok=True)
         return
-    info = _backend().setup(pod_uuid=pod_uuid, netns=netns, networks=nets, pod_dir=pod_dir)
-    (pod_dir / NET_INFO).write_text(json.dumps(info))
+    backend = _backend()
+    errors: list[BaseException] = []
+
+    def attach() -> None:
+        try:
+            info = backend.setup(pod_uuid=pod_uuid, netns=netns, networks=nets, pod_dir=pod_dir)
+            (pod_dir / NET_INFO).write_text(json.dumps(info))
+        except BaseException as exc:  # handed to the thread that waits
+            errors.append(exc)
+
+    # daemon: a carpool killed mid-ADD leaves the attachment record for gc
+    thread = threading.Thread(target=attach, name=f"cni-{pod_uuid}", daemon=True)
+    _pending[pod_dir] = (thread, errors)
+    thread.start()
+
+
+_pending: dict[Path, tuple[threading.Thread, list[BaseException]]] = {}
+
+
+def wait_ready(pod_dir: Path) -> None:
+    """Wait for :func:`setup` of ``pod_dir`` to finish; raise its error, if any."""
+    entry = _pending.pop(pod_dir, None)
+    if entry is None:
+        return
+    thread, errors = entry
+    thread.join()
+    if errors:
+        raise errors[0]
 
 
 def teardown(pod_uuid: str, nets: list[str], netns: Path | None, pod_dir: Path) -> None:
@@ -90,6 +123,11 @@ def teardown(pod_uuid: str, nets: list[str], netns: Path | None, pod_dir: Path) 
     The backend acts on what it recorded in the pod dir, so a pod whose options
     were lost, or whose ``carpool run`` was killed mid-setup, is detached too.
     """
+    entry = _pending.pop(pod_dir, None)
+    if entry is not None:
+        entry[0].join()  # never DEL while ADD runs; its error was or will not be reported
+    if _backend_factory is None and not (pod_dir / CNI_STATE_DIR).exists():
+        return  # never attached to a CNI network: nothing to undo
     _backend().teardown(pod_uuid=pod_uuid, netns=netns, pod_dir=pod_dir)
 
 
@@ -137,6 +175,7 @@ def resolv_conf(
     """
     from carpool.network.dns import resolv_conf as render
 
+    wait_ready(pod_dir)
     if nets == ["none"] and not (dns or search or options):
         return None
     return render(dns, search, options, _info(pod_dir).get("dns"))
@@ -146,4 +185,5 @@ def hosts(existing: str | None, hostname: str, pod_dir: Path) -> str:
     """``/etc/hosts``: the image's (or a stub) with the hostname on the pod's addresses."""
     from carpool.network.dns import hosts as render
 
+    wait_ready(pod_dir)
     return render(existing, hostname, pod_addresses(pod_dir))
