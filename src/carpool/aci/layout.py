@@ -5,6 +5,14 @@ any other name, a ``..`` component, an absolute name, a duplicate, a hardlink to
 but an earlier non-directory entry of the rootfs, or an entry below a symlink or a file
 of the archive is refused.  These rules need no filesystem, so the same checker serves
 extraction and plain validation; extraction adds symlink-proof file operations on top.
+
+Like appc's ``ValidateArchive``, names are cleaned first, so ``./rootfs/x`` is fine and
+the ``./`` entry ``tar -C dir -cf x.aci .`` writes is ignored.  Deliberately more lenient:
+the ``rootfs`` directory entry itself may be missing (appc requires it; its children imply
+it, and an image without any gets an empty rootfs).  Stricter: ``..``, absolute names and
+paths through symlinks are refused rather than cleaned, a duplicate ``manifest`` is refused,
+hardlinks must point at an earlier entry of the rootfs, and names, owners, times and link
+targets must be ones Linux can store.
 """
 
 from __future__ import annotations
