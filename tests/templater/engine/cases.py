@@ -421,8 +421,8 @@ CASES: list[tuple[Any, ...]] = [
     ('{{printf "%x" 3.5}} {{printf "%b" 1.0}}', None),
     ('{{printf "%6.2v" 3.14159}}', None),
     ("{{printf \"%v %d\" 'a' 'b'}}", None),
-    ("{{printf \"%.13x|%x|%#.3x|%b|%.0x|%X\" 100.0 5e-324 1.5 -0.0 1.5 1e16}}", None),
-    ("{{printf \"%.17g|%.20f|%#.0e|%#12.0f|%v\" 0.1 0.1 5.0 3.0 2.2250738585072014e-308}}", None),
+    ('{{printf "%.13x|%x|%#.3x|%b|%.0x|%X" 100.0 5e-324 1.5 -0.0 1.5 1e16}}', None),
+    ('{{printf "%.17g|%.20f|%#.0e|%#12.0f|%v" 0.1 0.1 5.0 3.0 2.2250738585072014e-308}}', None),
     ('{{printf "%08.3d" 5}} {{printf "%.0d" 0}} {{printf "%5.0d|" 0}}', None),
     # ---- html / js / urlquery
     ("{{html .html}}", D),

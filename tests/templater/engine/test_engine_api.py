@@ -143,6 +143,17 @@ def test_recursion_limit_is_an_error_not_a_crash() -> None:
         t.execute(None)
 
 
+def test_recursion_through_functions_is_an_error_not_a_crash() -> None:
+    holder: dict[str, Template] = {}
+
+    def again(x: Any) -> str:
+        return holder["t"].execute(x)
+
+    holder["t"] = Template("t", {"again": again}).parse("{{if .}}{{again (slice . 1)}}{{end}}")
+    with pytest.raises(ExecError, match="exceeded maximum template depth"):
+        holder["t"].execute(list(range(100000)))
+
+
 # ---------------------------------------------------------------- parse cache
 
 

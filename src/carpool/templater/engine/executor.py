@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 MAX_EXEC_DEPTH = 100000
 REFLECT_VALUE = "reflect.Value"
-_MIN_RECURSION = 60000
+_MIN_RECURSION = 20000
 
 
 class ExecError(TemplateError):

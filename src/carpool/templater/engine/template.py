@@ -14,6 +14,7 @@ from typing import IO, Any
 from carpool.errors import TemplateError
 from carpool.templater.engine.builtins import BUILTINS
 from carpool.templater.engine.executor import (
+    MAX_EXEC_DEPTH,
     ExecError,
     State,
     ensure_recursion_limit,
@@ -224,7 +225,15 @@ class Template:
             if self.tree is None or self.tree.root is None:
                 raise state.errorf(f"{quote(self.name)} is an incomplete or empty template")
             ensure_recursion_limit()
-            state.walk(value, self.tree.root)
+            try:
+                state.walk(value, self.tree.root)
+            except RecursionError:
+                # recursion through functions, not {{template}}: Go would crash with a
+                # stack overflow; carpool reports it like Go's template depth limit
+                raise ExecError(
+                    f"template: {self.name}: exceeded maximum template depth ({MAX_EXEC_DEPTH})",
+                    self.name,
+                ) from None
         finally:
             if out is not None:
                 out.write("".join(chunks))
