@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -296,3 +297,58 @@ def test_a_killed_synapse_leaves_haproxy_serving_and_the_next_one_takes_it_over(
         registry.close()
         synapse.stop()
     assert http_get(port).startswith("ERROR")
+
+
+def test_api_ready_and_metrics(tmp_path: Path, backends: Any, synapse_factory: Any) -> None:
+    registry_dir = tmp_path / "registry"
+    service = {
+        "name": "web",
+        "port": free_port(),
+        "watcher": {"type": "embedded", "path": "/services/web", "dataDir": str(registry_dir)},
+    }
+    api = free_port()
+    synapse = synapse_factory({"apiPort": api, "routers": [haproxy_router(tmp_path, [service])]})
+    registry = open_registry(RegistrySpec("embedded", data_dir=registry_dir))
+    try:
+        a = backends("a")
+        registry.register(
+            "/services/web", "a_", encode_go_nerve(host="127.0.0.1", port=a.port, name="a")
+        )
+        synapse.start()
+
+        def get(route: str) -> str:
+            with urllib.request.urlopen(f"http://127.0.0.1:{api}{route}", timeout=2) as r:
+                return str(r.read().decode())
+
+        wait_for(lambda: get("/ready").strip() == "true", timeout=15)
+        wait_for(lambda: 'synapse_service_available_count{service="web"} 1' in get("/metrics"))
+        assert 'synapse_watcher_reachable{service="web"} 1' in get("/metrics")
+        servers = wait_for(lambda: synapse.view()["routers"][0]["services"]["web"]["servers"])
+        (server,) = servers
+        assert server["port"] == a.port and server["state"] == "active"
+    finally:
+        registry.close()
+        synapse.stop()
+
+
+def test_a_config_haproxy_rejects_is_an_error_line(carpool: Any, tmp_path: Path) -> None:
+    router = haproxy_router(
+        tmp_path,
+        [
+            {
+                "name": "web",
+                "port": free_port(),
+                "watcher": {"type": "embedded", "path": "/s", "dataDir": str(tmp_path / "r")},
+            }
+        ],
+    )
+    router["defaults"].append("no-such-keyword 1")
+    path = tmp_path / "synapse.yml"
+    path.write_text(yaml.safe_dump({"apiPort": 0, "routers": [router]}))
+    result = carpool("synapse", path, "--state-dir", tmp_path / "state", check=False, timeout=60)
+    assert result.returncode == 1, result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert (
+        last.startswith("error: haproxy rejected the configuration") and "no-such-keyword" in last
+    ), last
+    assert not (tmp_path / "haproxy.cfg").exists(), "a rejected config is never installed"

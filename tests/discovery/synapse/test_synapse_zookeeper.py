@@ -242,3 +242,41 @@ def test_graceful_drain_loses_no_request(
         time.sleep(1.0)
     assert load.failures == [], load.failures[:3]
     assert load.bodies.get("b", 0) > 0 and load.bodies.get("a", 0) > 0
+
+
+def test_session_expiry_keeps_serving_and_rewatches(
+    zk: ZooKeeperServer, kazoo_client: Any, backends: Any, tmp_path: Path
+) -> None:
+    """synapse in-process, so that its ZooKeeper session can be expired from here."""
+    from carpool.discovery.synapse.config import load_config
+    from carpool.discovery.synapse.daemon import Synapse
+    from tests.discovery.conftest import expire_session
+
+    path = "/services/expiry"
+    a, b = backends("a"), backends("b")
+    register(kazoo_client, path, "a_", go_payload(a))
+    port = free_port()
+    config_path = tmp_path / "synapse.yml"
+    import yaml
+
+    config_path.write_text(
+        yaml.safe_dump(
+            {
+                "apiPort": 0,
+                "routers": [haproxy_router(tmp_path, [zk_service("web", zk.hosts, path, port)])],
+            }
+        )
+    )
+    synapse = Synapse(load_config(config_path), tmp_path / "state")
+    try:
+        synapse.start()
+        wait_for(lambda: http_get(port) == "a", timeout=15)
+        (registry,) = synapse.registries.values()
+        with LoadLoop(port) as load:
+            expire_session(zk.hosts, registry.client)  # type: ignore[attr-defined]
+            time.sleep(0.5)
+            register(kazoo_client, path, "b_", go_payload(b))
+            wait_for(lambda: set(load.bodies) == {"a", "b"}, timeout=20)
+        assert load.failures == [], load.failures[:3]
+    finally:
+        synapse.stop()

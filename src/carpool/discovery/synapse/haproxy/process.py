@@ -98,17 +98,20 @@ class HaproxyProcess:
         candidate = self.config_path.with_name(self.config_path.name + ".candidate")
         atomic_write(candidate, text)
         check = subprocess.run(
-            [self.binary, "-c", "-q", "-f", str(candidate)],
+            [self.binary, "-c", "-f", str(candidate)],
             capture_output=True,
             text=True,
             check=False,
         )
         if check.returncode != 0:
-            detail = (
-                " ".join(line.strip() for line in check.stderr.splitlines() if "ALERT" in line)
-                or check.stderr.strip()
-            )
-            raise HaproxyError(f"haproxy rejected {candidate}: {detail[:500]}")
+            output = check.stderr + check.stdout
+            # the first alert names the line and keyword; the others only repeat "errors"
+            alerts = [
+                line.split("] :", 1)[-1].strip() for line in output.splitlines() if "ALERT" in line
+            ]
+            detail = alerts[0] if alerts else " ".join(output.split())
+            candidate.unlink(missing_ok=True)
+            raise HaproxyError(f"haproxy rejected the configuration: {detail[:500]}")
         os.replace(candidate, self.config_path)
         return True
 
