@@ -4,8 +4,8 @@
 * ``template`` renders ``template``/``templateFile`` with carpool's templater (Go
   ``text/template``) into ``destinationFile`` (atomically, with ``destinationFileMode``)
   and runs ``postTemplateCommand``.  The data is go-synapse's list of service reports:
-  ``[{Name, Path, Reports: [{Name, Host, Port, Weight, Available, Labels,
-  HaproxyServerOptions}]}]`` (the same keys also in snake_case).
+  ``[{Service: {Name, Path}, Name, Path, Reports: [{Name, Host, Port, Weight, Available,
+  Labels, HaproxyServerOptions}]}]`` (the same keys also in snake_case).
 * Airbnb's ``file_output`` writes ``<output_directory>/<service>.json`` holding the
   backend array, only when it changed.
 """
@@ -63,6 +63,7 @@ class TemplateRouter(Router):
     def data(self) -> list[dict[str, Any]]:
         return [
             {
+                "Service": {"Name": name, "Path": service.path},
                 "Name": name,
                 "Path": service.path,
                 "Reports": [_report(b) for b in self.current.get(name, [])],
