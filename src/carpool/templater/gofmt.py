@@ -1105,6 +1105,8 @@ def format_value(v: Any) -> str:
     if t is str:
         return v  # type: ignore[no-any-return]
     if t is float:
+        if -1e6 < v < 1e6 and v == int(v) and (v != 0 or math.copysign(1.0, v) > 0):
+            return str(int(v))  # integral and below 1e6: %v prints the plain integer
         return format_float(v)
     if t is int:
         return str(v)

@@ -344,10 +344,18 @@ class State:
             if self.tmpl.common.missing_key == "error":
                 raise self.errorf(f"nil data; no entry for key {quote(field_name)}")
             return NOVALUE
-        typ = type_name(receiver)
-        receiver, is_nil = indirect(receiver)
-        if is_nil:
-            raise self.errorf(f"nil pointer evaluating {typ}.{field_name}")
+        was_iface = type(receiver) is Iface
+        if was_iface:
+            receiver = receiver.value
+            if receiver is None:
+                raise self.errorf(f"nil pointer evaluating {IFACE}.{field_name}")
+        if type(receiver) is dict:  # fast path: map[string]interface {}
+            if final is MISSING and (args is None or len(args) <= 1):
+                if field_name in receiver:
+                    return Iface(receiver[field_name])
+            else:
+                raise self.errorf(f"{field_name} is not a method but has arguments")
+        typ = IFACE if was_iface else type_name(receiver)
         method = _method_of(receiver, field_name)
         if method is not None:
             return self.eval_call(dot, method, False, node, field_name, args, final)
@@ -419,7 +427,10 @@ class State:
                 t = params[-1]
             argv.append(self.validate_type(final, t))
 
-        py_args = [_arg_for(a, _param_type(sig, k)) for k, a in enumerate(argv)]
+        if REFLECT_VALUE in sig.params or sig.variadic == REFLECT_VALUE:
+            py_args = [_arg_for(a, _param_type(sig, k)) for k, a in enumerate(argv)]
+        else:
+            py_args = [(a.value if type(a) is Iface else None if a is NOVALUE else a) for a in argv]
         try:
             result = fn(*py_args)
         except (ExecError, _Break, _Continue, RecursionError):

@@ -63,7 +63,8 @@ def elem_is_iface(container: Any) -> bool:
 
 def wrap_elem(container: Any, v: Any) -> Any:
     """An element read out of ``container`` as reflect's Index/MapIndex returns it."""
-    if elem_is_iface(container):
+    t = type(container)
+    if t is dict or t is list or elem_is_iface(container):
         return Iface(v)
     return v
 
