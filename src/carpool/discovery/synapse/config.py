@@ -13,7 +13,16 @@ Deliberate differences from the originals (each one is a bug or a trap in them):
 * ``reloadCommand`` is optional: without it carpool runs HAProxy itself in master-worker
   mode and reloads it through the master socket;
 * Airbnb ``listen`` lines are split between frontend and backend by keyword, but an
-  unknown keyword goes to the backend instead of being dropped.
+  unknown keyword goes to the backend instead of being dropped;
+* HAProxy servers are pre-allocated *slots* named ``srv<n>`` with ``id <n>`` (so that
+  instances come and go through the runtime API without reloads), not Airbnb's
+  ``<name>_<host>:<port>`` nor go-synapse's ``<name>``; the API's ``/status`` maps slots
+  to instances.  No ``cookie`` is added automatically (write ``cookie {{sha1String
+  .Name}}`` or ``cookie %{name}`` in the server options, as go-synapse users did);
+* nerve weights are always honoured (Airbnb needed ``use_nerve_weights`` and a reload);
+  a payload without a weight gets 255, go-nerve's full weight, so mixed fleets balance;
+* ``label_filters`` etc. of a service listed in several routers come from its first
+  listing (one watcher feeds every router).
 
 carpool extensions (accepted in both formats, go-synapse spelling shown):
 
