@@ -15,6 +15,7 @@ but ``wait.sh`` writing TAP to ``/tests-result/<file>`` and the status to
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -236,10 +237,8 @@ def _run_test_pod(data_dir: Path, image_id: str, results: Path, options: BuildOp
         lifecycle.run(data_dir, pod_options, RunOptions(net=["none"]), on_started=started.append)
     finally:
         for pod in started:
-            try:
+            with contextlib.suppress(Exception):
                 lifecycle.rm(data_dir, pod.uuid)
-            except Exception:  # noqa: BLE001 - the pod may already be gone; gc collects it
-                pass
 
 
 def check_results(results: Path, fail_without_tests: bool) -> dict[str, str]:
