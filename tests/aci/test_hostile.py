@@ -77,10 +77,12 @@ def assert_refused(
 ) -> ArchiveError:
     before = _state(tmp_path)
     threads = threading.active_count()
+    fds = len(os.listdir("/proc/self/fd"))
     with pytest.raises(ArchiveError, match=match) as info:
         extract_image(archive, tmp_path / "parent" / "dest", **options)  # type: ignore[arg-type]
     assert str(archive) in str(info.value), "the message names the archive"
     assert threading.active_count() == threads, "the read-ahead thread was stopped"
+    assert len(os.listdir("/proc/self/fd")) == fds, "every descriptor was closed"
     assert _state(tmp_path) == before
     assert listing(tmp_path / "parent") == {"sentinel", "sentinel/sub", "sentinel/secret"}
     if inspect_too:
