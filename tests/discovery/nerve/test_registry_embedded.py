@@ -70,6 +70,9 @@ def test_two_processes_register_and_a_crashed_one_disappears(tmp_path: Path) -> 
             if proc.poll() is None:
                 proc.kill()
             proc.wait()
+            for stream in (proc.stdin, proc.stdout):
+                if stream is not None:
+                    stream.close()
         watcher.close()
 
 
