@@ -501,3 +501,24 @@ def test_owners_do_not_depend_on_a_setgid_parent(tmp_path: Path) -> None:
     for rel in ("rootfs", "rootfs/f", "rootfs/a", "rootfs/a/implied", "manifest"):
         st = os.stat(parent / "x" / rel)
         assert (st.st_uid, st.st_gid) == (0, 0), rel
+
+
+def test_owner_and_xattr_options(tmp_path: Path) -> None:
+    owned = E("rootfs/owned", data=b"x", uid=1234, gid=4321, pax={"SCHILY.xattr.user.k": "v"})
+    path = write_archive(tmp_path / "o.aci", [manifest(), d("rootfs"), owned])
+    extract_image(path, tmp_path / "x", same_owner=False, xattrs=False)
+    st = os.stat(tmp_path / "x" / "rootfs" / "owned")
+    assert (st.st_uid, st.st_gid) == (os.geteuid(), os.getegid())
+    assert os.listxattr(tmp_path / "x" / "rootfs" / "owned") == []
+
+
+def test_xattrs_the_file_system_refuses_become_warnings(tmp_path: Path) -> None:
+    if not _xattrs_supported(tmp_path):
+        pytest.skip("no user xattrs on this file system")
+    # Linux allows user.* xattrs on regular files and directories only, not on symlinks
+    link = E("rootfs/link", tarfile.SYMTYPE, linkname="target", pax={"SCHILY.xattr.user.k": "v"})
+    path = write_archive(tmp_path / "w.aci", [manifest(), d("rootfs"), link])
+    result = extract_image(path, tmp_path / "x")
+    assert len(result.warnings) == 1
+    assert "rootfs/link: xattr user.k not restored" in result.warnings[0]
+    assert os.readlink(tmp_path / "x" / "rootfs" / "link") == "target"
