@@ -78,7 +78,8 @@ class PrefetchedChunks(Chunks):
     """
 
     def __init__(self, stream: ReadableInto, digest: _Digest) -> None:
-        super().__init__(stream, digest)
+        self._stream = stream
+        self._digest = digest
         self._filled: queue.Queue[memoryview | BaseException] = queue.Queue()
         self._free: queue.Queue[bytearray | None] = queue.Queue()
         for _ in range(_READ_AHEAD):
