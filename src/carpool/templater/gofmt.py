@@ -609,13 +609,6 @@ class _Printer:
             self.buf.append("<nil>")
         self.buf.append(")")
 
-    def _save_flags(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, n) for n in _FLAG_NAMES)
-
-    def _restore_flags(self, saved: tuple[Any, ...]) -> None:
-        for n, v in zip(_FLAG_NAMES, saved, strict=True):
-            setattr(self, n, v)
-
     def fmt_bool(self, v: bool, verb: str) -> None:
         if verb in "tv":
             self.pad("true" if v else "false")
@@ -959,21 +952,6 @@ class _Printer:
                     self.buf.append("=")
                     self.print_arg(arg, "v")
             self.buf.append(")")
-
-
-_FLAG_NAMES = (
-    "wid_present",
-    "prec_present",
-    "minus",
-    "plus",
-    "sharp",
-    "space",
-    "zero",
-    "plus_v",
-    "sharp_v",
-    "wid",
-    "prec",
-)
 
 
 def _is_print_rune(u: int) -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Container
+from collections.abc import Container
 
 from carpool.errors import TemplateError
 from carpool.templater.engine import nodes as n
@@ -735,6 +735,3 @@ def unquote(s: str) -> str:
         else:
             out += chr(v).encode("utf-8")
     return out.decode("utf-8", "replace")
-
-
-FuncNames = Callable[[str], bool]
