@@ -38,6 +38,7 @@ carpool extensions (accepted in both formats, go-synapse spelling shown):
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,6 +52,8 @@ from carpool.discovery.registry import RegistrySpec, default_embedded_dir, norma
 from carpool.errors import CarpoolError, ValidationError
 
 ConfigFormat = Literal["go-synapse", "airbnb"]
+log = logging.getLogger(__name__)
+
 RouterType = Literal["haproxy", "template", "console"]
 ROUTER_TYPES = ("haproxy", "template", "console")
 DEFAULT_API_PORT = 3455
@@ -210,6 +213,17 @@ def _check_unique(config: SynapseConfig) -> None:
                         "is used twice"
                     )
                 backends.add(service.haproxy_backend)
+
+
+def _warn_unsupported(f: Fields, *keys: str) -> None:
+    """Keys of the originals carpool reads but does not implement: say so, don't fail."""
+    for key in keys:
+        if f.has(key):
+            log.warning(
+                "%s: %s: not supported by carpool synapse, ignored",
+                f.source,
+                f.path(f.key_name(key)),
+            )
 
 
 def _millis(f: Fields, key: str, default_ms: float) -> float:
@@ -618,6 +632,19 @@ def _load_airbnb(root: Fields, path: Path, data_dir: Path | None) -> SynapseConf
     services = [
         _airbnb_service(name, f, data_dir, bind_default) for name, f in services_raw.items()
     ]
+    _warn_unsupported(
+        h,
+        "do_checks",
+        "check_command",
+        "candidate_config_file_path",
+        "shared_frontend",
+        "restart_jitter",
+        "state_file_ttl",
+        "server_order_seed",
+        "max_server_id",
+    )
+    if not h.flag("do_writes", default=True):
+        log.warning("%s: haproxy.do_writes: false is not supported, ignored", source)
     h.warn_unknown(_AIRBNB_HAPROXY_KEYS)
     router = RouterConfig(
         type="haproxy",
@@ -642,8 +669,8 @@ def _load_airbnb(root: Fields, path: Path, data_dir: Path | None) -> SynapseConf
         )
     api = root.sub("api") if root.has("api") else None
     api_port = api.integer("port", default=0, minimum=0, maximum=65535) if api else 0
+    _warn_unsupported(root, "statsd")
     root.warn_unknown(_AIRBNB_ROOT_KEYS)
-    del source
     return SynapseConfig(
         format="airbnb",
         routers=routers,
@@ -686,6 +713,7 @@ def _airbnb_service(
         service.server_options = hp.text("server_options", default="") or ""
         slots = hp.integer("slots", default=DEFAULT_SLOTS, minimum=1, maximum=4096)
         service.slots = slots or DEFAULT_SLOTS
+        _warn_unsupported(hp, "backend_order", "shared_frontend", "cookie_value_method", "disabled")
         hp.warn_unknown(
             {
                 "port",
@@ -704,6 +732,7 @@ def _airbnb_service(
                 "slots",
             }
         )
+    _warn_unsupported(f, "leader_election")
     f.warn_unknown(_AIRBNB_SERVICE_KEYS | {"slots", "drain_timeout_ms", "port"})
     return service
 

@@ -46,7 +46,10 @@ class Synapse:
         self.config = config
         self.state_dir = state_dir
         state_dir.mkdir(parents=True, exist_ok=True)
-        self.state = StateFile(state_dir / "synapse-state.json")
+        explicit = [
+            r.haproxy.state_path for r in config.routers if r.haproxy and r.haproxy.state_path
+        ]
+        self.state = StateFile(explicit[0] if explicit else state_dir / "synapse-state.json")
         self.routers: list[Router] = []
         self.registries: dict[RegistrySpec, Registry] = {}
         self.watchers: dict[str, ServiceWatcher] = {}
