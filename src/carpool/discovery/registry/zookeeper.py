@@ -37,9 +37,12 @@ from typing import Any
 from kazoo.client import KazooClient, KazooState
 from kazoo.exceptions import (
     ConnectionClosedError,
+    ConnectionLoss,
     KazooException,
     NodeExistsError,
     NoNodeError,
+    OperationTimeoutError,
+    SessionExpiredError,
 )
 from kazoo.handlers.threading import KazooTimeoutError
 from kazoo.protocol.states import WatchedEvent
@@ -61,11 +64,20 @@ from carpool.discovery.registry import (
     WatchEvent,
     normalize_path,
 )
+from carpool.errors import DiscoveryError
 
 log = logging.getLogger(__name__)
 
 #: Errors meaning "ZooKeeper did not answer (now)": retry later.
 _TRANSIENT = (KazooException, KazooTimeoutError, ConnectionClosedError)
+#: Of those, the ones that only mean "not connected": not worth a warning.
+_CONNECTIVITY = (
+    ConnectionLoss,
+    SessionExpiredError,
+    OperationTimeoutError,
+    KazooTimeoutError,
+    ConnectionClosedError,
+)
 
 
 class ZooKeeperRegistry(Registry):
@@ -179,7 +191,7 @@ class ZooKeeperRegistry(Registry):
                 try:
                     registration.reconcile()
                 except _TRANSIENT as exc:
-                    log.debug("registration %s: will retry: %r", registration.prefix, exc)
+                    registration.note_failure(exc)
                     failing = True
                 except Exception:  # a bug must not end registration for the process's life
                     log.exception("registration %s failed; will retry", registration.prefix)
@@ -193,7 +205,9 @@ class ZooKeeperRegistry(Registry):
 
     def register(self, service_path: str, node_name_hint: str, payload: bytes) -> Registration:
         if self._closed.is_set():
-            raise ConnectionClosedError("registry is closed")
+            raise DiscoveryError("zookeeper registry is closed")
+        if not node_name_hint or "/" in node_name_hint:
+            raise DiscoveryError(f"node name {node_name_hint!r}: not a ZooKeeper child name")
         registration = _ZkRegistration(
             self, normalize_path(service_path, "service path"), node_name_hint, payload
         )
@@ -261,6 +275,7 @@ class _ZkRegistration(Registration):
         self._owner: int | None = None
         self._uncertain_create = False
         self._synced = threading.Event()
+        self._last_failure = ""
         self.finished = False
 
     @property
@@ -283,6 +298,15 @@ class _ZkRegistration(Registration):
 
     def wait_registered(self, timeout: float) -> bool:
         return self._synced.wait(timeout)
+
+    def note_failure(self, exc: BaseException) -> None:
+        """Log why the node could not be kept: once per distinct problem."""
+        message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        if isinstance(exc, _CONNECTIVITY) or message == self._last_failure:
+            log.debug("registration %s: will retry: %s", self.prefix, message)
+        else:
+            log.warning("registration %s: %s (will retry)", self.prefix, message)
+        self._last_failure = message
 
     def session_lost(self) -> None:
         """The node died with the session: wait_registered waits for its successor."""
@@ -352,6 +376,7 @@ class _ZkRegistration(Registration):
         with self._lock:
             self._node_path, self._owner = str(created), session
         log.info("registered %s", created)
+        self._last_failure = ""
         self._mark_synced(payload)
 
     def _mark_synced(self, payload: bytes) -> None:
