@@ -11,7 +11,7 @@ _SCRIPT = (
     "#!/dgr/bin/busybox sh\n"
     ". /dgr/bin/functions.sh\n"
     'isLevelEnabled "debug" && set -x\n\n'
-    "echo \"I'm a {level} script\"\n"
+    'echo "I\'m a {level} script"\n'
 )
 
 SAMPLE: dict[str, str] = {
