@@ -248,8 +248,11 @@ def background(carpool: Any, tmp_path: Path) -> Iterator[Any]:
         return started[-1]
 
     yield start
+    # also after a SIGKILL of carpool run: the pod outlives it until stopped
+    listed = carpool("list", "--full", "--format", "json", check=False).stdout or "[]"
+    for pod in json.loads(listed):
+        if pod["state"] == "running":
+            carpool("stop", "--force", pod["name"], check=False)
     for bg in started:
-        if bg.uuid_file.exists():  # also after a SIGKILL: the pod outlives carpool run
-            carpool("stop", "--force", bg.uuid_file.read_text().strip(), check=False)
         bg.kill()
     carpool("gc", "--grace", "0s", check=False)
