@@ -1,4 +1,9 @@
-"""Base images made from what the host has: ``carpool bootstrap busybox``.
+"""Base images made from what the host has: ``carpool bootstrap busybox`` and ``debian``.
+
+The Debian image (:func:`bootstrap_debian`) is ``debootstrap`` of a suite from the
+mirror the host's apt uses, with debootstrap's package cache kept under
+``<data dir>/builder/debootstrap-cache`` and the image itself reused when the store
+already holds it (``--force`` to make it again).
 
 The busybox image is the smallest useful base: the host's static ``/bin/busybox``
 (Debian's busybox-static), a symlink for every applet at the path busybox itself
@@ -162,3 +167,125 @@ def bootstrap_busybox(
         finally:
             staged.unlink(missing_ok=True)
         return BootstrapResult(store.import_aci(output, progress=progress), output)
+
+
+DEFAULT_DEBIAN_NAME = "carpool.dev/debian"
+DEFAULT_MIRROR = "http://deb.debian.org/debian"
+APT_SOURCES = Path("/etc/apt")
+_POLICY_RC_D = "#!/bin/sh\n# no service starts during image builds (dgr's aci-debian)\nexit 101\n"
+
+
+def host_debian_mirror(apt_dir: Path = APT_SOURCES) -> str:
+    """The Debian archive the host's apt uses (deb822 ``URIs:`` or ``deb`` lines)."""
+    candidates: list[str] = []
+    files = [apt_dir / "sources.list", *sorted((apt_dir / "sources.list.d").glob("*"))]
+    for path in files:
+        try:
+            text = path.read_text()
+        except (OSError, UnicodeDecodeError):
+            continue
+        for line in text.splitlines():
+            words = line.split()
+            if len(words) >= 2 and words[0] == "URIs:":
+                candidates += words[1:]
+            elif len(words) >= 3 and words[0] == "deb":
+                uri = next((w for w in words[1:] if "://" in w), None)
+                if uri:
+                    candidates.append(uri)
+    for uri in candidates:
+        if uri.rstrip("/").endswith("/debian"):
+            return uri.rstrip("/")
+    return DEFAULT_MIRROR
+
+
+def debian_manifest(name: str, version: str, variant: str, mirror: str) -> bytes:
+    manifest = {
+        "acKind": "ImageManifest",
+        "acVersion": "0.8.11",
+        "name": name,
+        "labels": [
+            {"name": "version", "value": version},
+            {"name": "os", "value": "linux"},
+            {"name": "arch", "value": host_arch()},
+        ],
+        "app": {"exec": ["/bin/bash"], "user": "0", "group": "0", "workingDirectory": "/"},
+        "annotations": [
+            {"name": "debootstrap-variant", "value": variant},
+            {"name": "debootstrap-mirror", "value": mirror},
+        ],
+    }
+    return json.dumps(manifest, indent=2).encode() + b"\n"
+
+
+def bootstrap_debian(
+    store: Store,
+    cache_dir: Path,
+    *,
+    suite: str = "bookworm",
+    variant: str = "minbase",
+    name: str = DEFAULT_DEBIAN_NAME,
+    version: str | None = None,
+    mirror: str | None = None,
+    force: bool = False,
+    progress: Progress = SILENT,
+) -> BootstrapResult:
+    """``debootstrap`` ``suite`` into a Debian base image in ``store`` (reused if there)."""
+    from carpool.aci import write_aci
+    from carpool.appc import ImageManifest, is_ac_identifier
+    from carpool.errors import CarpoolError
+
+    if not is_ac_identifier(name):
+        raise UsageError(f"--name: {name!r} is not an image name")
+    if not re.fullmatch(r"[a-z0-9][a-z0-9.-]*", suite):
+        raise UsageError(f"--suite: {suite!r} is not a Debian suite name")
+    if variant not in ("minbase", "buildd", "fakechroot", "-"):
+        raise UsageError(f"--variant: {variant!r} is not minbase, buildd or fakechroot")
+    version = version or suite
+    mirror = mirror or host_debian_mirror()
+    if not force:
+        try:
+            existing = store.resolve(f"{name}:{version}")
+        except CarpoolError:
+            existing = None
+        if existing is not None and existing.manifest.annotation("debootstrap-variant") == variant:
+            progress.step(f"{name}:{version} already in the store")
+            return BootstrapResult(existing, None)
+    debootstrap = shutil.which("debootstrap") or "/usr/sbin/debootstrap"
+    if not os.access(debootstrap, os.X_OK):
+        raise BuildError("debootstrap: not found (install the debootstrap package)")
+    manifest = debian_manifest(name, version, variant, mirror)
+    ImageManifest.from_json(manifest, source="debian manifest")
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    progress.step(f"debootstrap {suite} ({variant}) from {mirror}")
+    with store.workspace("debootstrap-") as work:
+        rootfs = work / "rootfs"
+        argv = [debootstrap, f"--cache-dir={cache_dir}"]
+        if variant != "-":
+            argv.append(f"--variant={variant}")
+        argv += [suite, str(rootfs), mirror]
+        proc = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=3600)
+        if proc.returncode != 0:
+            lines = (proc.stdout + proc.stderr).strip().splitlines()
+            raise BuildError(
+                f"debootstrap {suite} failed: {lines[-1] if lines else proc.returncode}"
+            )
+        _tidy_debian(rootfs)
+        archive = work / "debian.aci"
+        progress.step(f"writing {name}:{version}")
+        write_aci(manifest, rootfs, archive, compression="gzip", progress=progress)
+        return BootstrapResult(store.import_downloaded(archive, progress=progress), None)
+
+
+def _tidy_debian(rootfs: Path) -> None:
+    """Drop what belongs to the host or the download, add policy-rc.d."""
+    for pattern in ("var/cache/apt/archives/*.deb", "var/lib/apt/lists/*_*", "var/log/*.log"):
+        for path in rootfs.glob(pattern):
+            if path.is_file():
+                path.unlink()
+    for host_file in ("etc/resolv.conf", "etc/hostname"):
+        path = rootfs / host_file
+        if path.is_file() and not path.is_symlink():
+            path.write_text("")
+    policy = rootfs / "usr/sbin/policy-rc.d"
+    policy.write_text(_POLICY_RC_D)
+    os.chmod(policy, 0o755)
