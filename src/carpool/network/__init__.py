@@ -1,6 +1,32 @@
 """Pod networking with CNI: network configs, plugin chains, port maps, names.
 
-The runtime's seam (:mod:`carpool.runtime.network`) imports
+The runtime's seam (:mod:`carpool.runtime.network`) uses
 :class:`carpool.network.backend.CniBackend`; this package never imports the
 runtime (it sits below it in the package order).
+
+Modules: :mod:`config` (built-in ``default`` and ``<config dir>/net.d``),
+:mod:`specs` (``--net NAME[:K=V;…]`` and ``--port NAME:[HOSTIP:]HOSTPORT``),
+:mod:`plugin` (one CNI invocation), :mod:`attachments` (ADD/DEL/CHECK of a chain,
+recorded in ``<pod>/net/attachments.json``), :mod:`result` (results of every CNI
+version), :mod:`iptables` (what the plugins leave behind), :mod:`dns`
+(``/etc/hosts``, ``/etc/resolv.conf``), :mod:`backend` (all of it for one pod).
+
+Deliberate differences from rkt, each for a reason:
+
+* interfaces follow ``--net`` order (``--net=mynet,default``: mynet is eth0),
+  not the file-name order of the configs;
+* the default network adds the ``portmap`` plugin (``snat: true``), which sets
+  ``route_localnet`` on the pod's host-side veth and masquerades 127.0.0.1
+  sources, so forwarded ports answer on the host's 127.0.0.1 (rkt#1256, #1932,
+  #2283); ports go to the first network whose chain accepts ``portMappings``;
+* host-local keeps its leases in ``<data dir>/networks`` (not /var/lib/cni), and
+  DEL and CHECK use the configuration recorded at ADD, so editing ``net.d``
+  cannot strand a lease (rkt#2265, #2319);
+* clean-up goes further than the plugins' DEL: a pod's masquerade chain is
+  removed even when its netns is gone, and portmap's and firewall's shared
+  chains are removed with the last pod using them;
+* ``CNI_ARGS`` always starts with ``IgnoreUnknown=1`` so that ``IP=`` reaches
+  host-local without failing plugins that parse arguments strictly;
+* ``--dns``, ``--dns-search`` and ``--dns-opt`` each replace only their part of
+  ``resolv.conf``; the other parts come from the CNI result, else the host.
 """
