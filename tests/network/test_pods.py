@@ -133,6 +133,10 @@ def test_port_forward_and_pod_to_pod(
         "run", server_aci, "--exec", "/bin/busybox", "--", "nc", "-w", "5", net["ip"], "8080"
     )
     assert client.stdout.strip() == "hello-from-pod"  # pod to pod on the default network
+    # from another machine's point of view: a packet that enters the host (here from
+    # another pod's veth, through PREROUTING, not OUTPUT) for the host port
+    outside = carpool("run", server_aci, *BUSYBOX, "nc", "-w", "5", net["hostIP"], str(host_port))
+    assert outside.stdout.strip() == "hello-from-pod"
 
     carpool("stop", "--force", uuid)
     server.proc.wait(30)
