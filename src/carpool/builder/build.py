@@ -364,6 +364,8 @@ def build_project(
         if cached is not None:
             options.progress.step(f"{cached.name}:{cached.version} unchanged (cached)")
             return cached
+    if os.geteuid() != 0:
+        raise BuildError("building images needs root (overlay mounts, runc containers)")
     if target.exists():
         shutil.rmtree(target)
     started = time.time()

@@ -87,7 +87,7 @@ def run_in_container(
         capabilities=host_capabilities(),
         namespaces=[Namespace("pid"), Namespace("mount"), Namespace("ipc"), Namespace("uts")],
         hostname="carpool-build",
-        cgroups_path=f"/carpool-build/{container_id}",
+        cgroups_path=f"/carpool/{container_id}",
         masked_paths=[],
         readonly_paths=[],
     )
