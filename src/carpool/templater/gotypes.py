@@ -225,6 +225,8 @@ def go_type(v: Any) -> str | None:
         return "map[string]interface {}"
     if isinstance(v, list | tuple):
         return "[]interface {}"
+    if isinstance(v, complex):
+        return "complex128"
     if isinstance(v, bytes):
         return "[]uint8"
     if callable(v):
