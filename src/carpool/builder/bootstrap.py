@@ -263,17 +263,40 @@ def bootstrap_debian(
         if variant != "-":
             argv.append(f"--variant={variant}")
         argv += [suite, str(rootfs), mirror]
-        proc = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=3600)
-        if proc.returncode != 0:
-            lines = (proc.stdout + proc.stderr).strip().splitlines()
-            raise BuildError(
-                f"debootstrap {suite} failed: {lines[-1] if lines else proc.returncode}"
-            )
+        status, lines = _run_debootstrap(argv, progress)
+        if status != 0:
+            raise BuildError(f"debootstrap {suite} failed: {lines[-1] if lines else status}")
         _tidy_debian(rootfs)
         archive = work / "debian.aci"
         progress.step(f"writing {name}:{version}")
         write_aci(manifest, rootfs, archive, compression="gzip", progress=progress)
         return BootstrapResult(store.import_downloaded(archive, progress=progress), None)
+
+
+_PER_PACKAGE = re.compile(
+    r"^I: (Retrieving|Validating|Extracting|Unpacking|Configuring)"
+    r" [a-z0-9][a-z0-9.+-]*( \S+|\.\.\.)$"
+)
+
+
+def _run_debootstrap(argv: list[str], progress: Progress) -> tuple[int, list[str]]:
+    """Run debootstrap, its phases (not every package) as progress steps."""
+    proc = subprocess.Popen(
+        argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    lines: list[str] = []
+    try:
+        assert proc.stdout is not None
+        for raw in proc.stdout:
+            line = raw.rstrip("\n")
+            lines.append(line)
+            if line.startswith("I: ") and not _PER_PACKAGE.match(line):
+                progress.step(f"debootstrap: {line[3:]}")
+        return proc.wait(), lines
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 def _tidy_debian(rootfs: Path) -> None:
