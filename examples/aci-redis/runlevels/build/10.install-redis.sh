@@ -6,6 +6,6 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update
 apt-get install -y --no-install-recommends redis-server
 apt-get clean
-rm -rf /var/lib/apt/lists/* /etc/redis/redis.conf
+rm -rf /var/lib/apt/lists/*_* /etc/redis/redis.conf
 mkdir -p /var/lib/redis
 chown redis:redis /var/lib/redis
