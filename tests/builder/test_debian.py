@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.host, pytest.mark.slow]
 
 def redis_command(port: int, *words: str) -> bytes:
     with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
-        conn.sendall(("*%d\r\n" % len(words)).encode() + b"".join(
+        conn.sendall(f"*{len(words)}\r\n".encode() + b"".join(
             b"$%d\r\n%s\r\n" % (len(w), w.encode()) for w in words))  # fmt: skip
         time.sleep(0.2)
         return conn.recv(4096)
