@@ -186,7 +186,7 @@ class _Gen:
     def field(self) -> str:
         n = self.pick(["1"] * 17 + ["2"] * 2 + ["3"])
         n = int(n)
-        return "".join("." + self.pick(KEYS) for _ in range(n))
+        return "".join("." + self.pick([*KEYS, "end", "nil", "_"]) for _ in range(n))
 
     def operand(self, depth: int) -> str:
         choice = self.integer(0, 9 if depth < 2 else 6)
@@ -254,7 +254,7 @@ class _Gen:
         return " -}}" if self.chance(0.15) else "}}"
 
     def text(self) -> str:
-        return "".join(self.rnd.choice("ab \n\t") for _ in range(self.integer(0, 4)))
+        return "".join(self.rnd.choice("ab \n\t{}é") for _ in range(self.integer(0, 4)))
 
     def block(self, depth: int, in_range: bool) -> str:
         parts = []
@@ -272,7 +272,7 @@ class _Gen:
         if choice == 5:
             if in_range and self.chance(0.5):
                 return o + self.pick(["break", "continue"]) + c
-            return "{{/* comment */}}"
+            return self.pick(["{{/* comment */}}", "{{- /* c */ -}}", "{{/* c */ -}}"])
         mark = len(self.vars)
         try:
             if choice in (6, 7):
