@@ -298,3 +298,44 @@ def test_clean_and_aci_version(cli: Cli, tmp_path: Path) -> None:
     assert cli("aci-version", project / "target/image.aci").stdout == "3.2\n"
     cli("clean", "-W", project)
     assert not (project / "target").exists()
+
+
+def test_builder_dependencies_and_mount_points(cli: Cli, tmp_path: Path) -> None:
+    toolbox = write_project(
+        tmp_path / "toolbox",
+        {
+            "aci-manifest.yml": "name: example.com/toolbox:1\n"
+            "aci: {dependencies: [carpool.dev/busybox]}\n",
+            "files/usr/bin/make-marker": '#!/bin/sh\necho "made by the toolbox" > "$1"\n',
+            "runlevels/inherit-build-early/10.tools.sh": SCRIPT
+            + 'echo "toolbox early in $ACI_NAME" > /toolbox-early\n',
+        },
+    )
+    (toolbox / "files/usr/bin/make-marker").chmod(0o755)
+    cli("install", "-W", toolbox)
+    project = write_project(
+        tmp_path / "p",
+        {
+            "aci-manifest.yml": "name: example.com/aci-tooled:1\n"
+            "aci: {dependencies: [carpool.dev/busybox]}\n"
+            "builder:\n  dependencies: [example.com/toolbox:1]\n"
+            "  mountPoints: [{from: builder-cache, to: /var/cache/tool}]\n"
+            "build:\n  mountPoints: [{from: build-cache, to: /cache}]\n",
+            "runlevels/builder/10.use-tools.sh": SCRIPT
+            + "make-marker $ROOTFS/marker\ncat /toolbox-early > $ROOTFS/early\n"
+            + "echo kept > /var/cache/tool/from-builder\n",
+            "runlevels/build/10.cache.sh": SCRIPT + "echo cached > /cache/from-build\n",
+        },
+    )
+    build(cli, project)
+    assert (project / "builder-cache/from-builder").read_text() == "kept\n"
+    assert (project / "build-cache/from-build").read_text() == "cached\n"
+    content = names(project / "target/image.aci")
+    assert "rootfs/marker" in content and "rootfs/early" in content
+    assert not any(n.startswith("rootfs/cache") for n in content)
+    assert not any("make-marker" in n for n in content)  # the builder root is not the image
+    with tarfile.open(project / "target/image.aci") as tar:
+        marker = tar.extractfile("rootfs/marker").read()  # type: ignore[union-attr]
+        early = tar.extractfile("rootfs/early").read()  # type: ignore[union-attr]
+    assert marker == b"made by the toolbox\n"
+    assert early == b"toolbox early in aci-tooled\n"
