@@ -9,14 +9,16 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import IntEnum
 from typing import Any
 
 from carpool.templater.gofmt import is_digit, is_letter, quote
 
 
-class T(IntEnum):
-    """Item types, in Go's order (everything after KEYWORD is a keyword)."""
+class T:
+    """Item types, in Go's order (everything after KEYWORD is a keyword).
+
+    Plain ints rather than an IntEnum: the parser compares them on every token.
+    """
 
     ERROR = 0
     BOOL = 1
@@ -81,7 +83,7 @@ _EOF = ""
 
 @dataclass(slots=True)
 class Item:
-    typ: T
+    typ: int
     pos: int
     val: str
     line: int
@@ -185,7 +187,7 @@ class Lexer:
             if self.input[self.pos] == "\n":
                 self.line -= 1
 
-    def emit(self, t: T) -> None:
+    def emit(self, t: int) -> None:
         self.items.append(Item(t, self.start, self.input[self.start : self.pos], self.start_line))
         self.start = self.pos
         self.start_line = self.line
@@ -397,7 +399,7 @@ class Lexer:
             return self.lex_inside_action
         return self.lex_field_or_variable(T.VARIABLE)
 
-    def lex_field_or_variable(self, typ: T) -> _State:
+    def lex_field_or_variable(self, typ: int) -> _State:
         if self.at_terminator():
             self.emit(T.VARIABLE if typ == T.VARIABLE else T.DOT)
             return self.lex_inside_action

@@ -15,6 +15,8 @@ from carpool.templater.engine import nodes as n
 from carpool.templater.engine.lexer import Item, Lexer, T
 from carpool.templater.gofmt import quote
 
+_SPACE = T.SPACE
+
 
 class ParseError(TemplateError):
     """A template that Go's parser would reject; the message is Go's."""
@@ -72,28 +74,34 @@ class Tree:
         return self.token[0]
 
     def next_non_space(self) -> Item:
-        while True:
-            token = self.next()
-            if token.typ != T.SPACE:
-                return token
+        token = self.token
+        while True:  # next(), inlined: this runs for nearly every token
+            if self.peek_count > 0:
+                self.peek_count -= 1
+            else:
+                assert self.lex is not None
+                token[0] = self.lex.next_item()
+            item = token[self.peek_count]
+            if item.typ != _SPACE:
+                return item
 
     def peek_non_space(self) -> Item:
-        token = self.next_non_space()
-        self.backup()
-        return token
+        item = self.next_non_space()
+        self.peek_count += 1
+        return item
 
     # -- errors
     def errorf(self, msg: str) -> None:
         self.root = None
         raise ParseError(f"template: {self.parse_name}:{self.token[0].line}: {msg}")
 
-    def expect(self, expected: T, context: str) -> Item:
+    def expect(self, expected: int, context: str) -> Item:
         token = self.next_non_space()
         if token.typ != expected:
             self.unexpected(token, context)
         return token
 
-    def expect_one_of(self, e1: T, e2: T, context: str) -> Item:
+    def expect_one_of(self, e1: int, e2: int, context: str) -> Item:
         token = self.next_non_space()
         if token.typ not in (e1, e2):
             self.unexpected(token, context)
@@ -252,7 +260,7 @@ class Tree:
             self.errorf("{{continue}} outside {{range}}")
         return n.ContinueNode(self, pos, line)
 
-    def pipeline(self, context: str, end: T) -> n.PipeNode:
+    def pipeline(self, context: str, end: int) -> n.PipeNode:
         token = self.peek_non_space()
         pipe = n.PipeNode(self, token.pos, token.line)
         while True:  # "decls:" label of Go
@@ -462,7 +470,7 @@ class Tree:
             self.errorf("invalid syntax")
             raise AssertionError from None  # pragma: no cover
 
-    def new_number(self, pos: int, text: str, typ: T) -> n.NumberNode:
+    def new_number(self, pos: int, text: str, typ: int) -> n.NumberNode:
         num = n.NumberNode(self, pos, text)
         if typ == T.CHAR_CONSTANT:
             try:
