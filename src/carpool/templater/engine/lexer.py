@@ -295,17 +295,25 @@ class Lexer:
         return self.lex_text
 
     def lex_inside_action(self) -> _State:
-        delim, _ = self.at_right_delim()
-        if delim:
+        s = self.input
+        pos = self.pos
+        right = self.right
+        if s.startswith(right, pos) or (
+            len(s) - pos >= 2
+            and s[pos] in SPACE_CHARS
+            and s[pos + 1] == "-"
+            and s.startswith(right, pos + 2)
+        ):
             if self.paren_depth == 0:
                 return self.lex_right_delim
             return self.errorf("unclosed left paren")
-        r = self.next()
-        if r == _EOF:
+        if pos >= len(s):
+            self.at_eof = True
             return self.errorf("unclosed action")
-        if _is_space(r):
-            self.backup()
+        r = s[pos]
+        if r in SPACE_CHARS:
             return self.lex_space
+        self.pos = pos + 1  # next(), inlined (r is not a newline)
         if r == "=":
             self.emit(T.ASSIGN)
         elif r == ":":
