@@ -309,6 +309,9 @@ def test_builder_dependencies_and_mount_points(cli: Cli, tmp_path: Path) -> None
             "files/usr/bin/make-marker": '#!/bin/sh\necho "made by the toolbox" > "$1"\n',
             "runlevels/inherit-build-early/10.tools.sh": SCRIPT
             + 'echo "toolbox early in $ACI_NAME" > /toolbox-early\n',
+            # the builder dependency's prestart renders its templates in the build root
+            "templates/etc/tool.conf.tmpl": "target={{ .tool.target }} for={{ .who }}\n",
+            "attributes/tool.yml": "default:\n  tool: {target: /opt/stage2}\n",
         },
     )
     (toolbox / "files/usr/bin/make-marker").chmod(0o755)
@@ -325,7 +328,11 @@ def test_builder_dependencies_and_mount_points(cli: Cli, tmp_path: Path) -> None
             + "make-marker $ROOTFS/marker\ncat /toolbox-early > $ROOTFS/early\n"
             + "echo kept > /var/cache/tool/from-builder\n",
             "runlevels/build/10.cache.sh": SCRIPT + "echo cached > /cache/from-build\n",
+            "attributes/who.yml": "default: {who: tooled}\n",
         },
+    )
+    (project / "runlevels/builder/20.conf.sh").write_text(
+        SCRIPT + "cp /etc/tool.conf $ROOTFS/tool.conf\n"
     )
     build(cli, project)
     assert (project / "builder-cache/from-builder").read_text() == "kept\n"
@@ -339,3 +346,6 @@ def test_builder_dependencies_and_mount_points(cli: Cli, tmp_path: Path) -> None
         early = tar.extractfile("rootfs/early").read()  # type: ignore[union-attr]
     assert marker == b"made by the toolbox\n"
     assert early == b"toolbox early in aci-tooled\n"
+    with tarfile.open(project / "target/image.aci") as tar:
+        conf = tar.extractfile("rootfs/tool.conf").read()  # type: ignore[union-attr]
+    assert conf == b"target=/opt/stage2 for=tooled\n"

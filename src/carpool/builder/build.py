@@ -529,6 +529,8 @@ def _run_steps(
         builder_binds.append(Bind(mount.source, mount.to))
     steps = _Step(data_dir / "build-runc", work, options)
     builder_env = {**env, "ROOTFS": stage2}
+    if builder_trees:
+        _builder_prestart(project, rootfs, builder_root, steps, builder_env, builder_binds)
     # 3. builder root: builder deps' inherit-build-early, then the project's builder runlevel
     if (runlevels / "builder").is_dir() or (
         builder_root / "dgr/runlevels/inherit-build-early"
@@ -607,6 +609,58 @@ def _run_steps(
         )
     unmount_all(work)
     return _layer_paths(upper, created), upper
+
+
+def _builder_prestart(
+    project: AciProject,
+    rootfs: Path,
+    builder_root: Path,
+    steps: _Step,
+    env: dict[str, str],
+    binds: list[Bind],
+) -> None:
+    """dgr's ``command/build`` prelude: the builder dependencies' own prestart, in the builder.
+
+    The builder root gets every dependency's attributes and the project's, then its
+    ``prestart-early`` scripts run, its ``/dgr/templates`` are rendered (e.g. gentoo's
+    ``make.conf`` with ``ROOT=$ROOTFS``) and its ``prestart-late`` scripts run.
+    """
+    from carpool import templater
+
+    attributes = builder_root / "dgr/attributes"
+    attributes.mkdir(parents=True, exist_ok=True)
+    if (rootfs / "dgr/attributes").is_dir():
+        _copy_into(rootfs / "dgr/attributes", attributes)
+    own = project.directory / "attributes"
+    if own.is_dir():
+        mine = attributes / project.tiny_name
+        mine.mkdir(exist_ok=True)
+        for path in sorted(own.rglob("*")):
+            if path.is_file() and path.suffix in (".yml", ".yaml"):
+                shutil.copyfile(path, mine / path.name)
+    if (builder_root / "dgr/runlevels/prestart-early").is_dir():
+        steps.run(
+            "builder prestart-early", builder_root, ["/dgr/runlevels/prestart-early"], env, binds
+        )
+    templates = builder_root / "dgr/templates"
+    if templates.is_dir():
+        steps.options.progress.step("builder templates")
+        try:
+            templater.render_dir(
+                templates,
+                attributes,
+                builder_root,
+                override_env=env,
+                override_var=templater.default_override_var(env),
+                check_runner=lambda command, path: None,
+                name_prefix="/dgr/templates",
+            )
+        except CarpoolError as exc:
+            raise BuildError(f"builder prestart: {exc}") from None
+    if (builder_root / "dgr/runlevels/prestart-late").is_dir():
+        steps.run(
+            "builder prestart-late", builder_root, ["/dgr/runlevels/prestart-late"], env, binds
+        )
 
 
 def _layer_paths(upper: Path, created: set[str]) -> list[str]:
