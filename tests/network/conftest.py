@@ -7,7 +7,7 @@ other engineers on 172.16.28.0/24 never clash with ours.
 
 from __future__ import annotations
 
-import itertools
+import fcntl
 import json
 import os
 import subprocess
@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 
-_subnets = itertools.count((os.getpid() * 7) % 200)
+_claimed: list[int] = []  # fds of the subnet locks this session holds
+SUBNET_LOCKS = Path("/tmp/carpool-test-subnets")
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -35,7 +36,27 @@ def iptables_tables_exist() -> None:
 
 
 def next_subnet() -> str:
-    return f"10.231.{next(_subnets) % 250}.0/24"
+    """A 10.231.N.0/24 no other test session (or checkout) on this host is using.
+
+    Each subnet is claimed with a lock file held until the session ends, and one
+    that has addresses on the host (a session that died) is skipped.
+    """
+    SUBNET_LOCKS.mkdir(exist_ok=True)
+    used = subprocess.run(["ip", "-4", "-o", "addr"], capture_output=True, text=True).stdout
+    start = os.getpid() % 250
+    for offset in range(250):
+        n = (start + offset) % 250
+        if f" 10.231.{n}." in used:
+            continue
+        fd = os.open(SUBNET_LOCKS / f"{n}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            continue
+        _claimed.append(fd)
+        return f"10.231.{n}.0/24"
+    raise RuntimeError("no free 10.231.N.0/24 subnet for network tests")
 
 
 def default_conflist(subnet: str, name: str = "default") -> dict[str, Any]:
@@ -256,3 +277,40 @@ def background(carpool: Any, tmp_path: Path) -> Iterator[Any]:
     for bg in started:
         bg.kill()
     carpool("gc", "--grace", "0s", check=False)
+
+
+def assert_portmap_chains_pruned() -> None:
+    """portmap's shared chains are gone, unless another session's pod forwards a port."""
+    rules = cni_rules()
+    if not any(r.startswith("-A CNI-HOSTPORT-DNAT ") for r in rules):
+        assert not [r for r in rules if "HOSTPORT" in r]
+
+
+def forward_port() -> int:
+    """A host port for a forward that no other test session uses.
+
+    portmap forwards with DNAT rules, never a listening socket, so a port that is
+    free for ``bind`` may still be forwarded by another session: claim it with a
+    lock file too.
+    """
+    import socket
+
+    SUBNET_LOCKS.mkdir(exist_ok=True)
+    start = (os.getpid() * 31) % 10000
+    for offset in range(10000):
+        port = 20000 + (start + offset) % 10000
+        fd = os.open(SUBNET_LOCKS / f"port-{port}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            continue
+        with socket.socket() as probe:
+            try:
+                probe.bind(("0.0.0.0", port))
+            except OSError:
+                os.close(fd)
+                continue
+        _claimed.append(fd)
+        return port
+    raise RuntimeError("no free host port for a forward")

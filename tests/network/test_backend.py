@@ -17,16 +17,15 @@ from carpool.errors import NetworkError, UsageError
 from carpool.network.attachments import PodNetState
 from carpool.network.backend import CniBackend, info
 from carpool.network.iptables import masquerade_chain
-from tests.network.conftest import cni_rules, leases, next_subnet
+from tests.network.conftest import (
+    assert_portmap_chains_pruned,
+    cni_rules,
+    forward_port,
+    leases,
+    next_subnet,
+)
 
 pytestmark = pytest.mark.host
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def host_links() -> set[str]:
@@ -130,7 +129,7 @@ def test_port_forward_reachable_on_loopback_and_gateway(
         "apps": [
             {"name": "web", "app": {"ports": [{"name": "http", "port": 8080, "protocol": "tcp"}]}}
         ],
-        "ports": [{"name": "http", "hostPort": free_port()}],
+        "ports": [{"name": "http", "hostPort": forward_port()}],
     }
     host_port = manifest["ports"][0]["hostPort"]  # type: ignore[index]
     ns, pod = make_netns(), make_pod(manifest)
@@ -153,7 +152,7 @@ def test_port_forward_reachable_on_loopback_and_gateway(
         CniBackend().teardown(pod_uuid=pod.uuid, netns=ns.path, pod_dir=pod.path)
     assert cni_rules(pod.uuid) == []
     # portmap's shared chains are gone with the last forward
-    assert not [r for r in cni_rules() if "HOSTPORT" in r]
+    assert_portmap_chains_pruned()
     with pytest.raises(OSError):
         _fetch("127.0.0.1", host_port)
 
