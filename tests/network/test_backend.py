@@ -268,3 +268,40 @@ def test_parallel_attaches_never_share_an_address(
         for ns, pod in pods:
             CniBackend().teardown(pod_uuid=pod.uuid, netns=ns.path, pod_dir=pod.path)
     assert leases(data_dir) == [] and cni_rules(*(pod.uuid for _, pod in pods)) == []
+
+
+@pytest.mark.parametrize("version", ["0.2.0", "0.3.1"])
+def test_older_cni_versions(
+    version: str, config_dir: Path, make_netns: Any, make_pod: Any, data_dir: Path
+) -> None:
+    """A plain ``.conf`` of an older version: results in that version's format, DEL without
+    prevResult, no CHECK (it does not exist before 0.4.0)."""
+    subnet = next_subnet()
+    conf = {
+        "cniVersion": version,
+        "name": "old",
+        "type": "ptp",
+        "ipMasq": True,
+        "ipam": {"type": "host-local", "subnet": subnet},
+    }
+    (config_dir / "net.d" / "40-old.conf").write_text(json.dumps(conf))
+    ns, pod = make_netns(), make_pod()
+    net = CniBackend().setup(pod_uuid=pod.uuid, netns=ns.path, networks=["old"], pod_dir=pod.path)
+    [entry] = net["networks"]
+    assert ipaddress.ip_address(entry["ip"]) in ipaddress.ip_network(subnet)
+    state = PodNetState.load(pod.path)
+    assert state is not None and state.attachments[0].result is not None
+    assert state.attachments[0].result["cniVersion"] == version
+    CniBackend().check(pod_dir=pod.path)  # a no-op before 0.4.0
+    CniBackend().teardown(pod_uuid=pod.uuid, netns=ns.path, pod_dir=pod.path)
+    assert leases(data_dir) == [] and cni_rules(pod.uuid) == []
+    assert "eth0" not in ns.addresses()
+
+
+def test_missing_plugin_is_named(config_dir: Path, make_netns: Any, make_pod: Any) -> None:
+    conf = {"cniVersion": "1.0.0", "name": "exotic", "type": "no-such-plugin"}
+    (config_dir / "net.d" / "40-exotic.conf").write_text(json.dumps(conf))
+    ns, pod = make_netns(), make_pod()
+    with pytest.raises(NetworkError, match="CNI plugin 'no-such-plugin' not found in /usr/lib/cni"):
+        CniBackend().setup(pod_uuid=pod.uuid, netns=ns.path, networks=["exotic"], pod_dir=pod.path)
+    assert PodNetState.load(pod.path) is None
