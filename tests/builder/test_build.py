@@ -51,6 +51,9 @@ def test_hello_example_builds_and_serves_its_rendered_page(cli: Cli, tmp_path: P
     assert "rootfs/bin/busybox" not in content
     assert not any(n.startswith(("rootfs/proc", "rootfs/dev", "rootfs/sys")) for n in content)
     assert "rootfs/etc/resolv.conf" not in content
+    with tarfile.open(project / "target/image.aci") as tar:
+        headers = [key for member in tar.getmembers() for key in member.pax_headers]
+    assert not [key for key in headers if "trusted.overlay" in key]
     manifest = json.loads((project / "target/manifest.json").read_text())
     labels = {label["name"]: label["value"] for label in manifest["labels"]}
     assert labels == {"version": "1", "os": "linux", "arch": "amd64"}

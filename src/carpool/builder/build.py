@@ -396,7 +396,7 @@ def build_project(
                 compression="none",
                 mtime=sde,
                 only=upper_only,
-                xattrs=False,
+                xattrs=True,
             )
             (staged / "manifest.json").write_bytes(manifest_bytes)
             full_name = f"{project.name}:{version}"
@@ -663,9 +663,24 @@ def _builder_prestart(
         )
 
 
+def _drop_overlay_xattrs(path: str) -> None:
+    """Remove overlayfs' own ``trusted.overlay.*`` marks so only the image's xattrs remain."""
+    try:
+        names = os.listxattr(path, follow_symlinks=False)
+    except OSError:
+        return
+    for name in names:
+        if name.startswith("trusted.overlay."):
+            try:
+                os.removexattr(path, name, follow_symlinks=False)
+            except OSError:
+                pass
+
+
 def _layer_paths(upper: Path, created: set[str]) -> list[str]:
     """What the new layer holds: upper dir entries minus /tmp/*, whiteouts, runc's mount points."""
     entries: dict[str, os.stat_result] = {}
+    _drop_overlay_xattrs(str(upper))
     for dirpath, dirnames, filenames in os.walk(upper):
         rel_dir = os.path.relpath(dirpath, upper)
         rel_dir = "" if rel_dir == "." else rel_dir
@@ -679,6 +694,7 @@ def _layer_paths(upper: Path, created: set[str]) -> list[str]:
                 log.warning("build removed /%s from a dependency: not recorded in the ACI", rel)
                 continue
             entries[rel] = st
+            _drop_overlay_xattrs(os.path.join(dirpath, name))
     # mount points runc had to create, if the build left them empty (deepest first)
     for rel in sorted(created, key=lambda p: p.count("/"), reverse=True):
         found = entries.get(rel)
