@@ -24,6 +24,7 @@ at start itself.  Nothing is left in ``target/`` unless the build succeeded.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -671,10 +672,8 @@ def _drop_overlay_xattrs(path: str) -> None:
         return
     for name in names:
         if name.startswith("trusted.overlay."):
-            try:
+            with contextlib.suppress(OSError):
                 os.removexattr(path, name, follow_symlinks=False)
-            except OSError:
-                pass
 
 
 def _layer_paths(upper: Path, created: set[str]) -> list[str]:
