@@ -405,7 +405,7 @@ def collect(n: int, fuzz_seed: int) -> list[Case]:
 def test_random_templates_render_like_go(
     go_render: Callable[[list[Case]], list[Result]],
 ) -> None:
-    n = int(os.environ.get("CARPOOL_FUZZ_EXAMPLES", "400"))
+    n = int(os.environ.get("CARPOOL_FUZZ_EXAMPLES", "600"))
     examples = collect(n, int(os.environ.get("CARPOOL_FUZZ_SEED", "20261126")))
     assert len(examples) >= n // 2
     go_results = go_render(examples)
@@ -471,7 +471,7 @@ def random_format(rnd: random.Random) -> str:
 
 
 def test_random_printf_like_go(go_render: Callable[[list[Case]], list[Result]]) -> None:
-    n = int(os.environ.get("CARPOOL_FUZZ_EXAMPLES", "400"))
+    n = int(os.environ.get("CARPOOL_FUZZ_EXAMPLES", "600"))
     fuzz_seed = int(os.environ.get("CARPOOL_FUZZ_SEED", "20261126"))
     drawn: list[tuple[list[Any], bool]] = []
 
