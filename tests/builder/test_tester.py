@@ -71,3 +71,21 @@ def test_no_tests_passes_unless_T(cli: Cli, tmp_path: Path) -> None:
     proc = cli("test", "-W", project, "-T", check=False)
     assert proc.returncode == 1
     assert "no test" in proc.stderr
+
+
+def test_install_with_tests_fetches_only_after_passing(cli: Cli, tmp_path: Path) -> None:
+    project = write_project(
+        tmp_path / "p",
+        {
+            "aci-manifest.yml": MANIFEST.replace("aci-tested", "aci-installed"),
+            "tests/bad.bats": '@test "fails" {\n  false\n}\n',
+        },
+    )
+    proc = cli("install", "-W", project, "-t", check=False)
+    assert proc.returncode == 1 and "failed tests: bad.bats" in proc.stderr
+    listed = cli("image", "list").stdout
+    assert "aci-installed" not in listed  # neither the image nor its test image stays
+    (project / "tests/bad.bats").write_text('@test "passes" {\n  true\n}\n')
+    out = cli("install", "-W", project, "-t")
+    image_id = out.stdout.split()[0]
+    assert cli("image", "cat-manifest", image_id).returncode == 0

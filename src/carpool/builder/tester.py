@@ -25,9 +25,9 @@ from typing import Any
 import yaml
 
 from carpool.builder.build import BuildOptions, build_project, target_dir
-from carpool.builder.project import parse_manifest
-from carpool.errors import BuildError
-from carpool.store import Store
+from carpool.builder.project import AciProject, parse_manifest
+from carpool.errors import BuildError, CarpoolError
+from carpool.store import ImageRecord, Store
 
 BATS = Path("/usr/bin/bats")
 BATS_DIRS = (Path("/usr/libexec/bats-core"), Path("/usr/lib/bats-core"))
@@ -173,7 +173,32 @@ def test_project(
         options.progress.step("no tests")
         return {}
     options.progress.step("installing the image under test")
+    known = {record.id for record in store.images()}
     image = store.import_aci(aci, progress=options.progress)
+    imported = [image.id]
+    try:
+        return _build_and_run(store, data_dir, project, image, target, options, imported,
+                              fail_without_tests)  # fmt: skip
+    except BaseException:
+        # failed tests leave the store as it was: dgr's "install" would have kept them
+        fresh = [i for i in imported if i not in known]
+        if fresh:
+            with contextlib.suppress(CarpoolError):
+                store.remove(fresh)
+        raise
+
+
+def _build_and_run(
+    store: Store,
+    data_dir: Path,
+    project: AciProject,
+    image: ImageRecord,
+    target: Path,
+    options: BuildOptions,
+    imported: list[str],
+    fail_without_tests: bool,
+) -> dict[str, str]:
+    tests = project.directory / "tests"
     version = image.version or "0"
     staging = target / "tests-project"
     shutil.rmtree(staging, ignore_errors=True)
@@ -215,6 +240,7 @@ def test_project(
     )
     result = build_project(store, data_dir, staging, test_options)
     test_image = store.import_aci(result.aci, progress=options.progress)
+    imported.append(test_image.id)
     results = target / "tests-result"
     shutil.rmtree(results, ignore_errors=True)
     results.mkdir(parents=True)
