@@ -32,7 +32,10 @@ Deliberate differences from dgr (compatibility kept otherwise):
   (generated version and ``build-date`` annotation come from it); annotation
   ``carpool-version`` replaces ``dgr-version``.
 * ``carpool test``: a ``wait.sh`` that never succeeds fails the tests (dgr's typo
-  ignored it); ``try`` sees dependency attributes (issue #191).
+  ignored it); ``/test`` runs as root (dgr: as the app's user); failed tests leave the
+  store as it was; ``try`` sees dependency attributes (issue #191).
+* Not implemented: ``-k/--keep-builder``, ``-c/-C`` (catch on error/step),
+  ``clean <command>``, ``update``, ``cp``, ``push``, ``config`` and dgr's config file.
 * File deletions of dependency content (overlay whiteouts) are not recorded, as in
   dgr; they are warned about.
 """
