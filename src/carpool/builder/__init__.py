@@ -34,7 +34,8 @@ Deliberate differences from dgr (compatibility kept otherwise):
 * ``carpool test``: a ``wait.sh`` that never succeeds fails the tests (dgr's typo
   ignored it); ``/test`` runs as root (dgr: as the app's user); failed tests leave the
   store as it was; ``try`` sees dependency attributes (issue #191).
-* Not implemented: ``-k/--keep-builder``, ``-c/-C`` (catch on error/step),
+* ``-c/--catch-on-error`` opens a shell in the failed step's root (needs a terminal).
+* Not implemented: ``-k/--keep-builder``, ``-C`` (catch on step),
   ``clean <command>``, ``update``, ``cp``, ``push``, ``config`` and dgr's config file.
 * File deletions of dependency content (overlay whiteouts) are not recorded, as in
   dgr; they are warned about.

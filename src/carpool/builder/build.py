@@ -31,6 +31,7 @@ import logging
 import os
 import shutil
 import stat
+import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -90,6 +91,7 @@ class BuildOptions:
     use_cache: bool = True
     progress: Progress = SILENT
     on_output: Callable[[str], None] | None = None
+    catch_on_error: bool = False  # dgr's -c: an interactive shell where a step failed
 
     @property
     def source_date_epoch(self) -> int | None:
@@ -275,6 +277,22 @@ class _Step:
             self.work / "bundles" / str(self.count),
             on_line=on_line,
         )
+        if result.status != 0 and self.options.catch_on_error:
+            from carpool.builder.container import run_interactive
+
+            print(
+                f"{label} failed: a shell in its root; exit to abort the build",
+                file=sys.stderr,
+                flush=True,
+            )
+            run_interactive(
+                self.runc_root,
+                rootfs,
+                ["/dgr/bin/busybox", "sh"],
+                env,
+                binds,
+                self.work / "bundles" / f"{self.count}-catch",
+            )
         if result.status != 0:
             path = current[0]
             runlevel = path.rstrip("/").rsplit("/", 2)[-2] if "/" in path else label

@@ -12,10 +12,12 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from carpool.errors import BuildError
 from carpool.oci.runc import Runc
@@ -63,19 +65,19 @@ def unmount_all(path: Path) -> None:
         linux.umount(point, detach=True)
 
 
-def run_in_container(
-    runc_root: Path,
+def _new_id() -> str:
+    return f"carpool-build-{uuid.uuid4().hex[:12]}"
+
+
+def _config(
     rootfs: Path,
     args: list[str],
     env: dict[str, str],
     binds: Sequence[Bind],
-    bundle_dir: Path,
+    container_id: str,
     *,
-    on_line: Callable[[str], None] | None = None,
-) -> StepResult:
-    """Run ``args`` in a container on ``rootfs``; stream its output; return its status."""
-    container_id = f"carpool-build-{uuid.uuid4().hex[:12]}"
-    bundle_dir.mkdir(parents=True, exist_ok=True)
+    terminal: bool,
+) -> dict[str, Any]:
     mounts = [
         bind_mount(str(b.source), b.destination, read_only=b.read_only, recursive=True)
         for b in binds
@@ -90,11 +92,29 @@ def run_in_container(
         cgroups_path=f"/carpool/{container_id}",
         masked_paths=[],
         readonly_paths=[],
+        terminal=terminal,
     )
     settings.mounts = [*settings.mounts, *mounts]
     config = build_config(settings)
     # builds may need any device node (dgr's nspawn allowed the usual ones)
     config["linux"]["resources"]["devices"] = [{"allow": True, "access": "rwm"}]
+    return config
+
+
+def run_in_container(
+    runc_root: Path,
+    rootfs: Path,
+    args: list[str],
+    env: dict[str, str],
+    binds: Sequence[Bind],
+    bundle_dir: Path,
+    *,
+    on_line: Callable[[str], None] | None = None,
+) -> StepResult:
+    """Run ``args`` in a container on ``rootfs``; stream its output; return its status."""
+    container_id = _new_id()
+    bundle_dir.mkdir(parents=True, exist_ok=True)
+    config = _config(rootfs, args, env, binds, container_id, terminal=False)
     (bundle_dir / "config.json").write_text(json.dumps(config, indent=1))
     runc = Runc.at(runc_root)
     runc_root.mkdir(parents=True, exist_ok=True)
@@ -128,6 +148,29 @@ def run_in_container(
             proc.kill()
             proc.wait()
     return StepResult(status, output)
+
+
+def run_interactive(
+    runc_root: Path,
+    rootfs: Path,
+    args: list[str],
+    env: dict[str, str],
+    binds: Sequence[Bind],
+    bundle_dir: Path,
+) -> int:
+    """``args`` in a container on ``rootfs`` attached to this terminal (``-c``)."""
+    if not sys.stdin.isatty():
+        raise BuildError("--catch-on-error needs a terminal")
+    container_id = _new_id()
+    config = _config(rootfs, args, env, binds, container_id, terminal=True)
+    bundle_dir.mkdir(parents=True, exist_ok=True)
+    (bundle_dir / "config.json").write_text(json.dumps(config, indent=1))
+    runc = Runc.at(runc_root)
+    runc_root.mkdir(parents=True, exist_ok=True)
+    try:
+        return subprocess.call(runc.run_argv(container_id, bundle_dir), cwd=bundle_dir)
+    finally:
+        runc.delete(container_id, force=True)
 
 
 def host_capabilities() -> list[str]:

@@ -52,6 +52,12 @@ def _build_options(func: F) -> F:
     func = click.option("-v", "--verbose", is_flag=True, help="Show the build scripts' output.")(
         func
     )
+    func = click.option(
+        "-c",
+        "--catch-on-error",
+        is_flag=True,
+        help="When a build step fails, open a shell where it ran (needs a terminal).",
+    )(func)
     return func
 
 
@@ -65,8 +71,26 @@ def _env_pairs(values: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
+class _PlainProgress:
+    """Plain lines only: a live progress display would draw over an interactive shell."""
+
+    def step(self, message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    def total(self, amount: int | None) -> None:
+        pass
+
+    def advance(self, amount: int = 1) -> None:
+        pass
+
+
 def _options(
-    set_env: tuple[str, ...], log_level: str, no_cache: bool, verbose: bool, progress: Any
+    set_env: tuple[str, ...],
+    log_level: str,
+    no_cache: bool,
+    verbose: bool,
+    progress: Any,
+    catch_on_error: bool = False,
 ) -> Any:
     from carpool.builder.build import BuildOptions
 
@@ -78,8 +102,9 @@ def _options(
         log_level=log_level,
         environ=dict(os.environ),
         use_cache=not no_cache,
-        progress=progress,
-        on_output=show if verbose or log_level in ("debug", "trace") else None,
+        progress=_PlainProgress() if catch_on_error else progress,
+        on_output=show if verbose or catch_on_error or log_level in ("debug", "trace") else None,
+        catch_on_error=catch_on_error,
     )
 
 
@@ -101,10 +126,12 @@ def build(
     log_level: str,
     no_cache: bool,
     verbose: bool,
+    catch_on_error: bool,
 ) -> None:
     """Build the project into target/image.aci (or one ACI per pod app); print the image ID."""
     with terminal_progress() as progress:
-        results = _build(obj, work_dir, _options(set_env, log_level, no_cache, verbose, progress))
+        options = _options(set_env, log_level, no_cache, verbose, progress, catch_on_error)
+        results = _build(obj, work_dir, options)
     for result in results:
         print(f"{result.image_id}  {result.name}:{result.version}")
 
@@ -131,6 +158,7 @@ def install(
     log_level: str,
     no_cache: bool,
     verbose: bool,
+    catch_on_error: bool,
     run_tests: bool,
     no_test_fail: bool,
 ) -> None:
@@ -139,7 +167,7 @@ def install(
 
     store = Store(obj.data_dir)
     with terminal_progress() as progress:
-        options = _options(set_env, log_level, no_cache, verbose, progress)
+        options = _options(set_env, log_level, no_cache, verbose, progress, catch_on_error)
         results = _build(obj, work_dir, options)
         if run_tests:
             from carpool.builder.tester import test_project
@@ -176,6 +204,7 @@ def test(
     log_level: str,
     no_cache: bool,
     verbose: bool,
+    catch_on_error: bool,
     no_test_fail: bool,
 ) -> None:
     """Build, then run tests/*.bats in a test image layered on the built one."""
@@ -183,7 +212,7 @@ def test(
     from carpool.store import Store
 
     with terminal_progress() as progress:
-        options = _options(set_env, log_level, no_cache, verbose, progress)
+        options = _options(set_env, log_level, no_cache, verbose, progress, catch_on_error)
         _build(obj, work_dir, options)
         report = test_project(
             Store(obj.data_dir), obj.data_dir, work_dir, options, fail_without_tests=no_test_fail
