@@ -47,12 +47,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
-from carpool.discovery.nerve.fields import Fields
+from carpool.discovery.fields import (
+    Fields,
+    embedded_registry_dir,
+    millis,
+    parse_yaml,
+    read_config_text,
+    registry_hosts,
+    registry_path,
+    warn_unsupported,
+)
 from carpool.discovery.payload import PayloadFormat
-from carpool.discovery.registry import normalize_path
-from carpool.errors import CarpoolError, ValidationError
+from carpool.errors import ValidationError
 
 ConfigFormat = Literal["go-nerve", "airbnb"]
 CHECK_TYPES = ("tcp", "http", "https", "exec")
@@ -188,35 +194,14 @@ def load_config(
 ) -> NerveConfig:
     """Read, template, parse and validate a nerve config file of either format."""
     source = str(path)
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise ValidationError(f"{source}: no such file") from None
-    except OSError as exc:
-        raise ValidationError(f"{source}: cannot read: {exc.strerror}") from None
+    text = read_config_text(path)
     text = render_env_template(text, source, dict(os.environ) if env is None else env)
-    raw = _parse_yaml(text, source)
+    raw = parse_yaml(text, source)
     root = Fields(raw, "", source)
     services = root.get("services")
     if isinstance(services, list) or (services is None and not root.has("instance_id")):
         return _load_go_nerve(root, data_dir)
     return _load_airbnb(root, path, data_dir)
-
-
-def _parse_yaml(text: str, source: str) -> Any:
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ValidationError(f"{source}{where}: not valid YAML/JSON: {problem}") from None
-
-
-def _millis(f: Fields, key: str, default_ms: float) -> float:
-    value = f.number(key, default=default_ms, minimum=0)
-    assert value is not None
-    return value / 1000.0
 
 
 def _argv(f: Fields, key: str) -> list[str] | None:
@@ -300,8 +285,8 @@ def _go_service(f: Fields, data_dir: Path | None) -> ServiceConfig:
         raise f.error("name", f"{name!r} cannot contain '/'")
     weight = f.integer("weight", default=255, minimum=0, maximum=255)
     assert weight is not None
-    warmup_interval = _millis(f, "enableWarmupIntervalInMilli", 2000)
-    warmup_max = _millis(f, "enableWarmupMaxDurationInMilli", warmup_interval * 30 * 1000)
+    warmup_interval = millis(f, "enableWarmupIntervalInMilli", 2000)
+    warmup_max = millis(f, "enableWarmupMaxDurationInMilli", warmup_interval * 30 * 1000)
     if warmup_max < warmup_interval * 12:
         # the ladder has 12 steps after the first; fewer cannot reach full weight
         raise f.error(
@@ -322,23 +307,23 @@ def _go_service(f: Fields, data_dir: Path | None) -> ServiceConfig:
         weight=weight,
         labels=f.text_map("labels"),
         haproxy_server_options=f.text("haproxyServerOptions", default="") or "",
-        report_replay=_millis(f, "reportReplayInMilli", 1000),
+        report_replay=millis(f, "reportReplayInMilli", 1000),
         set_down_on_shutdown=f.flag("setServiceAsDownOnShutdown", default=True),
         exclude_from_global_disable=f.flag("excludeFromGlobalDisable"),
         pre_available_command=_argv(f, "preAvailableCommand"),
-        pre_available_max=_millis(f, "preAvailableMaxDurationInMilli", 1000),
+        pre_available_max=millis(f, "preAvailableMaxDurationInMilli", 1000),
         warmup=f.flag("warmup", default=True),
         warmup_interval=warmup_interval,
         warmup_max=warmup_max,
         check_stable_command=_argv(f, "enableCheckStableCommand"),
-        check_stable_max=_millis(f, "enableCheckStableMaxDurationInMilli", 2000),
-        check_stable_interval=_millis(f, "enableCheckStableIntervalInMilli", 1000),
+        check_stable_max=millis(f, "enableCheckStableMaxDurationInMilli", 2000),
+        check_stable_interval=millis(f, "enableCheckStableIntervalInMilli", 1000),
         disable_shutdown_command=_argv(f, "disableShutdownCommand"),
-        disable_shutdown_max=_millis(f, "disableShutdownMaxDurationInMilli", 30000),
+        disable_shutdown_max=millis(f, "disableShutdownMaxDurationInMilli", 30000),
         gracefully_done_command=_argv(f, "disableGracefullyDoneCommand"),
-        gracefully_done_interval=_millis(f, "disableGracefullyDoneIntervalInMilli", 1000),
-        disable_max=_millis(f, "disableMaxDurationInMilli", 60000),
-        disable_min=_millis(f, "disableMinDurationInMilli", 3000),
+        gracefully_done_interval=millis(f, "disableGracefullyDoneIntervalInMilli", 1000),
+        disable_max=millis(f, "disableMaxDurationInMilli", 60000),
+        disable_min=millis(f, "disableMinDurationInMilli", 3000),
     )
     service.rate_limit = _rate_limit(f, "rateLimiting", snake=False)
     checks = f.items("checks")
@@ -432,8 +417,8 @@ def _go_check(f: Fields, service: ServiceConfig, defaults: dict[str, Any]) -> Ch
         host=host,
         port=port,
         name=f.text("name", default=f"{kind}_{host}:{port}") or kind,
-        timeout=_millis(f, "timeoutInMilli", defaults["timeout"] or 1000),
-        interval=_millis(f, "checkIntervalInMilli", defaults["interval"] or 1000),
+        timeout=millis(f, "timeoutInMilli", defaults["timeout"] or 1000),
+        interval=millis(f, "checkIntervalInMilli", defaults["interval"] or 1000),
         rise=f.integer("rise", default=defaults["rise"] or 3, minimum=1) or 3,
         fall=f.integer("fall", default=defaults["fall"] or 2, minimum=1) or 2,
     )
@@ -515,24 +500,24 @@ def _go_reporter(f: Fields, data_dir: Path | None) -> ReporterConfig:
         reporter.file_path = Path(f.text("path", default="/tmp/nerve.report") or "")
         reporter.append = f.flag("append")
     elif kind in ("zookeeper", "embedded"):
-        reporter.path = _zk_path(f, "path")
+        reporter.path = registry_path(f, "path")
         reporter.expose_on_unavailable = f.flag("exposeOnUnavailable")
-        reporter.refresh_interval = _millis(f, "refreshIntervalInMilli", 30000)
+        reporter.refresh_interval = millis(f, "refreshIntervalInMilli", 30000)
         fmt = (f.text("format", default="go-nerve") or "").lower()
         if fmt not in ("go-nerve", "airbnb"):
             raise f.error("format", f"{fmt!r} is not go-nerve or airbnb")
         reporter.format = "airbnb" if fmt == "airbnb" else "go-nerve"
         reporter.use_path_encoding = f.flag("usePathEncoding")
         if kind == "zookeeper":
-            reporter.hosts = _zk_hosts(f, "hosts")
+            reporter.hosts = registry_hosts(f, "hosts")
             # go-nerve's connectionTimeoutInMilli really is the session timeout (§1.2);
             # its 2 s default is too short for real networks: carpool defaults to 10 s
-            reporter.session_timeout = _millis(
+            reporter.session_timeout = millis(
                 f, "sessionTimeoutInMilli", f.number("connectionTimeoutInMilli") or 10000
             )
             reporter.auth = _zk_auth(f)
         else:
-            reporter.data_dir = _embedded_dir(f, data_dir)
+            reporter.data_dir = embedded_registry_dir(f, data_dir)
     return reporter
 
 
@@ -550,35 +535,6 @@ def _zk_auth(f: Fields) -> tuple[tuple[str, str], ...]:
     if scheme == "digest" and ":" not in credential:
         raise f.error(f.key_name("auth"), "a digest credential is user:password")
     return ((scheme, credential),)
-
-
-def _embedded_dir(f: Fields, data_dir: Path | None) -> Path:
-    from carpool.discovery.registry import default_embedded_dir
-
-    explicit = f.text("dataDir", "data_dir")
-    if explicit:
-        return Path(explicit)
-    if data_dir is None:
-        raise f.error("dataDir", "is required when no carpool data dir is known")
-    return default_embedded_dir(data_dir)
-
-
-def _zk_path(f: Fields, *keys: str) -> str:
-    value = f.text(*keys, required=True)
-    try:
-        return normalize_path(value or "", f.path(f.key_name(*keys)))
-    except CarpoolError as exc:
-        raise ValidationError(f"{f.source}: {exc}") from None
-
-
-def _zk_hosts(f: Fields, *keys: str) -> tuple[str, ...]:
-    hosts = f.text_list(*keys)
-    if not hosts:
-        raise f.error(keys[0], "at least one host:port is required")
-    for host in hosts:
-        if not re.fullmatch(r"[\w.\-\[\]:]+:\d+(/[\w/\-]*)?", host):
-            raise f.error(f.key_name(*keys), f"{host!r} is not host:port")
-    return tuple(hosts)
 
 
 # --------------------------------------------------------------------------- Airbnb nerve
@@ -653,14 +609,14 @@ def _load_airbnb(root: Fields, path: Path, data_dir: Path | None) -> NerveConfig
         for file in sorted(directory.iterdir()):
             if file.suffix not in (".json", ".yaml", ".yml"):
                 continue
-            body = _parse_yaml(file.read_text(), str(file))
+            body = parse_yaml(file.read_text(), str(file))
             blocks.append((file.stem, Fields(body, "", str(file))))
     if not blocks:
         raise root.error("services", "at least one service is needed")
     services = [_airbnb_service(name, f, instance_id, data_dir) for name, f in blocks]
     api_port = root.integer("api_port", default=0, minimum=0, maximum=65535) or 0
     heartbeat = root.text("heartbeat_path")
-    _warn_unsupported(root, ("max_repeated_report_failures", "statsd"))
+    warn_unsupported(root, "nerve", "max_repeated_report_failures", "statsd")
     root.warn_unknown(_AIRBNB_ROOT_KEYS)
     return NerveConfig(
         source=path,
@@ -670,19 +626,6 @@ def _load_airbnb(root: Fields, path: Path, data_dir: Path | None) -> NerveConfig
         api_port=api_port,
         heartbeat_path=Path(heartbeat) if heartbeat else None,
     )
-
-
-def _warn_unsupported(f: Fields, keys: tuple[str, ...]) -> None:
-    """Keys of the original that carpool reads but does not act on: say so."""
-    import logging
-
-    for key in keys:
-        if f.has(key):
-            logging.getLogger(__name__).warning(
-                "%s: %s: not supported by carpool nerve, ignored",
-                f.source,
-                f.path(f.key_name(key)),
-            )
 
 
 def _airbnb_service(name: str, f: Fields, instance_id: str, data_dir: Path | None) -> ServiceConfig:
@@ -724,15 +667,15 @@ def _airbnb_service(name: str, f: Fields, instance_id: str, data_dir: Path | Non
     reporter.use_path_encoding = f.flag("use_path_encoding")
     reporter.expose_on_unavailable = f.flag("expose_on_unavailable")
     if kind == "zookeeper":
-        reporter.hosts = _zk_hosts(f, "zk_hosts")
-        reporter.path = _zk_path(f, "zk_path")
+        reporter.hosts = registry_hosts(f, "zk_hosts")
+        reporter.path = registry_path(f, "zk_path")
         reporter.session_timeout = 10.0
     else:
-        reporter.path = _zk_path(f, "zk_path")
-        reporter.data_dir = _embedded_dir(f, data_dir)
+        reporter.path = registry_path(f, "zk_path")
+        reporter.data_dir = embedded_registry_dir(f, data_dir)
     service.reporters = [reporter]
     service.rate_limit = _rate_limit(f, "rate_limiting", snake=True)
-    _warn_unsupported(f, ("ttl_seconds", "load_test_concurrency"))
+    warn_unsupported(f, "nerve", "ttl_seconds", "load_test_concurrency")
     f.warn_unknown(_AIRBNB_SERVICE_KEYS)
     return service
 

@@ -39,17 +39,23 @@ carpool extensions (accepted in both formats, go-synapse spelling shown):
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-import yaml
-
-from carpool.discovery.nerve.fields import Fields
+from carpool.discovery.fields import (
+    Fields,
+    embedded_registry_dir,
+    millis,
+    parse_yaml,
+    read_config_text,
+    registry_hosts,
+    registry_path,
+    warn_unsupported,
+)
 from carpool.discovery.payload import Backend
-from carpool.discovery.registry import RegistrySpec, default_embedded_dir, normalize_path
-from carpool.errors import CarpoolError, ValidationError
+from carpool.discovery.registry import RegistrySpec
+from carpool.errors import ValidationError
 
 ConfigFormat = Literal["go-synapse", "airbnb"]
 log = logging.getLogger(__name__)
@@ -160,13 +166,7 @@ class SynapseConfig:
 def load_config(path: Path, *, data_dir: Path | None = None) -> SynapseConfig:
     """Read and validate a synapse config of either format; errors name file and field."""
     source = str(path)
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise ValidationError(f"{source}: no such file") from None
-    except OSError as exc:
-        raise ValidationError(f"{source}: cannot read: {exc.strerror}") from None
-    raw = _parse_yaml(text, source)
+    raw = parse_yaml(read_config_text(path), source)
     root = Fields(raw, "", source)
     if root.has("routers"):
         config = _load_go_synapse(root, data_dir)
@@ -179,16 +179,6 @@ def load_config(path: Path, *, data_dir: Path | None = None) -> SynapseConfig:
     config.source = source
     _check_unique(config)
     return config
-
-
-def _parse_yaml(text: str, source: str) -> Any:
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ValidationError(f"{source}{where}: invalid YAML: {problem}") from None
 
 
 def _check_unique(config: SynapseConfig) -> None:
@@ -213,22 +203,6 @@ def _check_unique(config: SynapseConfig) -> None:
                         "is used twice"
                     )
                 backends.add(service.haproxy_backend)
-
-
-def _warn_unsupported(f: Fields, *keys: str) -> None:
-    """Keys of the originals carpool reads but does not implement: say so, don't fail."""
-    for key in keys:
-        if f.has(key):
-            log.warning(
-                "%s: %s: not supported by carpool synapse, ignored",
-                f.source,
-                f.path(f.key_name(key)),
-            )
-
-
-def _millis(f: Fields, key: str, default_ms: float) -> float:
-    value = f.number(key, default=default_ms, minimum=0)
-    return (value if value is not None else default_ms) / 1000.0
 
 
 def _argv(f: Fields, key: str) -> list[str] | None:
@@ -318,7 +292,7 @@ def _go_router(f: Fields, data_dir: Path | None) -> RouterConfig:
     router = RouterConfig(
         type=kind,  # type: ignore[arg-type]
         services=services,
-        events_buffer=_millis(f, "eventsBufferDurationInMilli", 500),
+        events_buffer=millis(f, "eventsBufferDurationInMilli", 500),
     )
     if kind == "haproxy":
         config_path = f.text("configPath", required=True) or ""
@@ -334,8 +308,8 @@ def _go_router(f: Fields, data_dir: Path | None) -> RouterConfig:
         router.haproxy = HaproxyOptions(
             config_path=Path(config_path),
             reload_command=_argv(f, "reloadCommand"),
-            reload_timeout=_millis(f, "reloadTimeoutInMilli", 10000),
-            reload_min_interval=_millis(f, "reloadMinIntervalInMilli", 500),
+            reload_timeout=millis(f, "reloadTimeoutInMilli", 10000),
+            reload_min_interval=millis(f, "reloadMinIntervalInMilli", 500),
             cleanup_command=_argv(f, "cleanupCommand"),
             global_lines=_lines(f, "global"),
             defaults_lines=_lines(f, "defaults"),
@@ -376,7 +350,7 @@ def _template_options(f: Fields) -> TemplateOptions:
         destination=Path(destination),
         mode=mode,
         post_command=_argv(f, "postTemplateCommand"),
-        post_command_timeout=_millis(f, "postTemplateCommandTimeoutInMilli", 2000),
+        post_command_timeout=millis(f, "postTemplateCommandTimeoutInMilli", 2000),
     )
 
 
@@ -393,39 +367,13 @@ def _registry_from_watcher(w: Fields, data_dir: Path | None) -> tuple[RegistrySp
     kind = (w.text("type", default="zookeeper") or "").lower()
     if kind not in ("zookeeper", "embedded"):
         raise w.error("type", f"unknown watcher type {kind!r} (zookeeper or embedded)")
-    path = _path(w, "path")
+    path = registry_path(w, "path")
     if kind == "zookeeper":
-        hosts = _hosts(w, "hosts")
+        hosts = registry_hosts(w, "hosts", comma_separated=True)
         # go-synapse's timeoutInMilli is the session timeout (2 s there: too short)
-        timeout = _millis(w, "sessionTimeoutInMilli", w.number("timeoutInMilli") or 10000)
+        timeout = millis(w, "sessionTimeoutInMilli", w.number("timeoutInMilli") or 10000)
         return RegistrySpec("zookeeper", hosts=hosts, session_timeout=max(timeout, 1.0)), path
-    explicit = w.text("dataDir", "data_dir")
-    if explicit:
-        directory = Path(explicit)
-    elif data_dir is not None:
-        directory = default_embedded_dir(data_dir)
-    else:
-        raise w.error("dataDir", "is required when no carpool data dir is known")
-    return RegistrySpec("embedded", data_dir=directory), path
-
-
-def _path(f: Fields, key: str) -> str:
-    value = f.text(key, required=True) or ""
-    try:
-        return normalize_path(value, f.path(f.key_name(key)))
-    except CarpoolError as exc:
-        raise ValidationError(f"{f.source}: {exc}") from None
-
-
-def _hosts(f: Fields, key: str) -> tuple[str, ...]:
-    value = f.get(key)
-    hosts = [h.strip() for h in value.split(",")] if isinstance(value, str) else f.text_list(key)
-    if not hosts:
-        raise f.error(key, "at least one host:port is required")
-    for host in hosts:
-        if not re.fullmatch(r"[\w.\-\[\]:]+:\d+(/[\w/\-]*)?", host):
-            raise f.error(f.key_name(key), f"{host!r} is not host:port")
-    return tuple(hosts)
+    return RegistrySpec("embedded", data_dir=embedded_registry_dir(w, data_dir)), path
 
 
 def _go_service(f: Fields, data_dir: Path | None) -> ServiceConfig:
@@ -493,7 +441,7 @@ def _common_service_keys(f: Fields, service: ServiceConfig, *, go: bool) -> None
     )
     slots = f.integer("slots", default=DEFAULT_SLOTS, minimum=1, maximum=4096)
     service.slots = slots or DEFAULT_SLOTS
-    service.drain_timeout = _millis(f, key("drainTimeoutInMilli", "drain_timeout_ms"), 10000)
+    service.drain_timeout = millis(f, key("drainTimeoutInMilli", "drain_timeout_ms"), 10000)
 
 
 # --------------------------------------------------------------------------- Airbnb
@@ -592,7 +540,7 @@ def _load_airbnb(root: Fields, path: Path, data_dir: Path | None) -> SynapseConf
             raise root.error("service_conf_dir", f"{directory} is not a directory")
         for file in sorted(directory.iterdir()):
             if file.suffix in (".json", ".yaml", ".yml"):
-                raw = _parse_yaml(file.read_text(), str(file))
+                raw = parse_yaml(file.read_text(), str(file))
                 services_raw[file.stem] = Fields(raw, "", str(file))
     if not root.has("haproxy"):
         raise root.error("haproxy", "is required (carpool reads Airbnb's haproxy generator)")
@@ -632,8 +580,9 @@ def _load_airbnb(root: Fields, path: Path, data_dir: Path | None) -> SynapseConf
     services = [
         _airbnb_service(name, f, data_dir, bind_default) for name, f in services_raw.items()
     ]
-    _warn_unsupported(
+    warn_unsupported(
         h,
+        "synapse",
         "do_checks",
         "check_command",
         "candidate_config_file_path",
@@ -649,7 +598,7 @@ def _load_airbnb(root: Fields, path: Path, data_dir: Path | None) -> SynapseConf
     router = RouterConfig(
         type="haproxy",
         services=services,
-        events_buffer=_millis(h, "events_buffer_ms", 500),
+        events_buffer=millis(h, "events_buffer_ms", 500),
         haproxy=options,
     )
     routers = [router]
@@ -669,7 +618,7 @@ def _load_airbnb(root: Fields, path: Path, data_dir: Path | None) -> SynapseConf
         )
     api = root.sub("api") if root.has("api") else None
     api_port = api.integer("port", default=0, minimum=0, maximum=65535) if api else 0
-    _warn_unsupported(root, "statsd")
+    warn_unsupported(root, "synapse", "statsd")
     root.warn_unknown(_AIRBNB_ROOT_KEYS)
     return SynapseConfig(
         format="airbnb",
@@ -713,7 +662,9 @@ def _airbnb_service(
         service.server_options = hp.text("server_options", default="") or ""
         slots = hp.integer("slots", default=DEFAULT_SLOTS, minimum=1, maximum=4096)
         service.slots = slots or DEFAULT_SLOTS
-        _warn_unsupported(hp, "backend_order", "shared_frontend", "cookie_value_method", "disabled")
+        warn_unsupported(
+            hp, "synapse", "backend_order", "shared_frontend", "cookie_value_method", "disabled"
+        )
         hp.warn_unknown(
             {
                 "port",
@@ -732,7 +683,7 @@ def _airbnb_service(
                 "slots",
             }
         )
-    _warn_unsupported(f, "leader_election")
+    warn_unsupported(f, "synapse", "leader_election")
     f.warn_unknown(_AIRBNB_SERVICE_KEYS | {"slots", "drain_timeout_ms", "port"})
     return service
 

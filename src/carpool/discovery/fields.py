@@ -1,4 +1,8 @@
-"""Reading loosely-typed config mappings with errors that name the field.
+"""Reading nerve's and synapse's loosely-typed config files with errors that name the field.
+
+Both daemons read YAML/JSON files written for tools with the same habits, so the reading
+(file, YAML, field conversion, registry paths and hosts) is shared here rather than written
+once per daemon.
 
 go-nerve decodes its YAML through JSON struct tags with case-insensitive keys, so
 ``checkIntervalInMilli`` and ``checkintervalinmilli`` are the same key; Airbnb nerve uses
@@ -10,10 +14,15 @@ snake_case.  :class:`Fields` looks keys up case-insensitively, converts values, 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
-from carpool.errors import ValidationError
+import yaml
+
+from carpool.discovery.registry import default_embedded_dir, normalize_path
+from carpool.errors import CarpoolError, ValidationError
 
 log = logging.getLogger(__name__)
 
@@ -171,3 +180,76 @@ class Fields:
         for key in self._keys:
             if key not in lowered and key not in self._used:
                 log.warning("%s: %s: unknown key, ignored", self.source, self.path(self._keys[key]))
+
+
+def read_config_text(path: Path) -> str:
+    """The text of a config file; a missing or unreadable file is a one-line error."""
+    try:
+        return path.read_text()
+    except FileNotFoundError:
+        raise ValidationError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise ValidationError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+def parse_yaml(text: str, source: str) -> Any:
+    """YAML (hence JSON too) with the line of the first problem in the error."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ValidationError(f"{source}{where}: not valid YAML/JSON: {problem}") from None
+
+
+def millis(f: Fields, key: str, default_ms: float) -> float:
+    """A ``…InMilli``/``…_ms`` duration, in seconds."""
+    value = f.number(key, default=default_ms, minimum=0)
+    return (value if value is not None else default_ms) / 1000.0
+
+
+def warn_unsupported(f: Fields, program: str, *keys: str) -> None:
+    """Keys of the originals carpool reads but does not act on: say so, don't fail."""
+    for key in keys:
+        if f.has(key):
+            log.warning(
+                "%s: %s: not supported by carpool %s, ignored",
+                f.source,
+                f.path(f.key_name(key)),
+                program,
+            )
+
+
+def registry_path(f: Fields, *keys: str) -> str:
+    """A required registry path (``/services/api``), normalized."""
+    value = f.text(*keys, required=True) or ""
+    try:
+        return normalize_path(value, f.path(f.key_name(*keys)))
+    except CarpoolError as exc:
+        raise ValidationError(f"{f.source}: {exc}") from None
+
+
+def registry_hosts(f: Fields, *keys: str, comma_separated: bool = False) -> tuple[str, ...]:
+    """A required list of ZooKeeper ``host:port`` (optionally also one comma-separated string)."""
+    value = f.get(*keys)
+    if comma_separated and isinstance(value, str):
+        hosts: list[str] | None = [h.strip() for h in value.split(",")]
+    else:
+        hosts = f.text_list(*keys)
+    if not hosts:
+        raise f.error(keys[0], "at least one host:port is required")
+    for host in hosts:
+        if not re.fullmatch(r"[\w.\-\[\]:]+:\d+(/[\w/\-]*)?", host):
+            raise f.error(f.key_name(*keys), f"{host!r} is not host:port")
+    return tuple(hosts)
+
+
+def embedded_registry_dir(f: Fields, data_dir: Path | None) -> Path:
+    """The embedded registry's directory: ``dataDir`` if given, else inside carpool's data dir."""
+    explicit = f.text("dataDir", "data_dir")
+    if explicit:
+        return Path(explicit)
+    if data_dir is None:
+        raise f.error("dataDir", "is required when no carpool data dir is known")
+    return default_embedded_dir(data_dir)
