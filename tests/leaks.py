@@ -35,13 +35,13 @@ def _dir_entries(path: str) -> frozenset[str]:
 
 
 def _carpool_cgroups() -> frozenset[str]:
-    found = set()
+    """Cgroups under carpool's parents; pods of other sessions may vanish mid-walk."""
+    found: set[str] = set()
     if CGROUP_ROOT.is_dir():
         for controller in CGROUP_ROOT.iterdir():
             for name in ("carpool", "carpool.slice"):
-                base = controller / name
-                if base.is_dir():
-                    found.update(str(p) for p in base.rglob("*") if p.is_dir())
+                for dirpath, _, _ in os.walk(controller / name, onerror=lambda _: None):
+                    found.add(dirpath)
     return frozenset(found)
 
 
