@@ -40,8 +40,10 @@ def _carpool_cgroups() -> frozenset[str]:
     if CGROUP_ROOT.is_dir():
         for controller in CGROUP_ROOT.iterdir():
             for name in ("carpool", "carpool.slice"):
-                for dirpath, _, _ in os.walk(controller / name, onerror=lambda _: None):
-                    found.add(dirpath)
+                base = controller / name
+                for dirpath, _, _ in os.walk(base, onerror=lambda _: None):
+                    if dirpath != str(base):  # the shared parent may stay
+                        found.add(dirpath)
     return frozenset(found)
 
 
