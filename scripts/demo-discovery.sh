@@ -3,6 +3,8 @@
 # embedded registry (no ZooKeeper needed), carpool synapse driving a local HAProxy.
 # Shows a request served through HAProxy, kills one instance, shows traffic still
 # served.  Everything it starts is stopped by pid on exit.
+# With DEMO_IMAGE set (e.g. examples.carpool.dev/aci-hello:1, installed in CARPOOL_DIR),
+# the two instances are carpool pods of that image; without it, two python web servers.
 # Usage: scripts/demo-discovery.sh   (after scripts/setup.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,8 +13,12 @@ carpool=(.venv/bin/carpool)
 
 work=$(mktemp -d /tmp/carpool-demo-discovery.XXXXXX)
 pids=()
+pods=()
 cleanup() {
   local status=$?
+  for uuid in "${pods[@]}"; do
+    "${carpool[@]}" stop --force "$uuid" >/dev/null 2>&1 || true
+  done
   for pid in "${pids[@]}"; do
     kill -TERM "$pid" 2>/dev/null || true
   done
@@ -20,6 +26,9 @@ cleanup() {
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
+  done
+  for uuid in "${pods[@]}"; do
+    "${carpool[@]}" rm "$uuid" >/dev/null 2>&1 || true
   done
   rm -rf "$work"
   exit "$status"
@@ -31,15 +40,34 @@ port1=$(free_port); port2=$(free_port); front=$(free_port); api=$(free_port)
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-step "two web instances on 127.0.0.1:$port1 and 127.0.0.1:$port2"
-for i in 1 2; do
-  mkdir -p "$work/www$i"
-  echo "hello from instance $i" > "$work/www$i/index.html"
-done
-"$py" -m http.server "$port1" --bind 127.0.0.1 --directory "$work/www1" >"$work/web1.log" 2>&1 &
-web1=$!; pids+=("$web1")
-"$py" -m http.server "$port2" --bind 127.0.0.1 --directory "$work/www2" >"$work/web2.log" 2>&1 &
-web2=$!; pids+=("$web2")
+if [ -n "${DEMO_IMAGE:-}" ]; then
+  step "two pods of $DEMO_IMAGE on 127.0.0.1:$port1 and 127.0.0.1:$port2"
+  for i in 1 2; do
+    port=$([ "$i" = 1 ] && echo "$port1" || echo "$port2")
+    "${carpool[@]}" run --net host --uuid-file-save "$work/pod$i.uuid" \
+      --set-env "TEMPLATER_OVERRIDE={\"hello\":{\"who\":\"instance $i\",\"port\":$port}}" \
+      "$DEMO_IMAGE" >"$work/web$i.log" 2>&1 &
+    pids+=("$!")
+    for _ in $(seq 200); do
+      [ -s "$work/pod$i.uuid" ] && break
+      kill -0 "$!" 2>/dev/null || { cat "$work/web$i.log" >&2; exit 1; }
+      sleep 0.05
+    done
+    pods+=("$(cat "$work/pod$i.uuid")")
+  done
+  kill_instance_1() { "${carpool[@]}" stop --force "${pods[0]}" >/dev/null; }
+else
+  step "two web instances on 127.0.0.1:$port1 and 127.0.0.1:$port2"
+  for i in 1 2; do
+    mkdir -p "$work/www$i"
+    echo "hello from instance $i" > "$work/www$i/index.html"
+  done
+  "$py" -m http.server "$port1" --bind 127.0.0.1 --directory "$work/www1" >"$work/web1.log" 2>&1 &
+  web1=$!; pids+=("$web1")
+  "$py" -m http.server "$port2" --bind 127.0.0.1 --directory "$work/www2" >"$work/web2.log" 2>&1 &
+  web2=$!; pids+=("$web2")
+  kill_instance_1() { kill -KILL "$web1"; { wait "$web1"; } 2>/dev/null || true; }
+fi
 
 step "carpool nerve: health-check both (every 200 ms), register them in the embedded registry"
 cat > "$work/nerve.yml" <<YAML
@@ -94,9 +122,10 @@ YAML
 pids+=("$!")
 
 get() { "$py" - "$front" <<'PY'
-import sys, urllib.request
+import re, sys, urllib.request
 try:
-    print(urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/", timeout=2).read().decode().strip())
+    body = urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/", timeout=2).read().decode()
+    print(" ".join(re.sub(r"<[^>]+>", " ", body).split()))
 except Exception as exc:
     print(f"FAILED: {exc}")
 PY
@@ -129,8 +158,8 @@ for _ in 1 2 3 4; do echo "  $(get)"; done
 step "synapse's view (GET /status on its API)"
 "$py" "$work/view.py" "$api" show
 
-step "kill instance 1 (pid $web1) while requests flow"
-kill -KILL "$web1"; { wait "$web1"; } 2>/dev/null || true
+step "kill instance 1 while requests flow"
+kill_instance_1
 failed=0
 for i in $(seq 20); do
   answer=$(get)

@@ -40,3 +40,7 @@ wait "$hello_pid" || true
 $carpool rm "$(cat "$hello_uuid")" >/dev/null || true
 rm -f "$hello_uuid"
 echo "$page" | grep -q "Hello demo!"
+
+# --- discovery (nerve + synapse) ------------------------------------------------
+say "SmartStack: two aci-hello pods, nerve, synapse and HAProxy; one pod killed, traffic still served"
+DEMO_IMAGE=examples.carpool.dev/aci-hello:1 scripts/demo-discovery.sh
