@@ -22,6 +22,7 @@ from carpool.aci.compression import CompressingWriter, Compression, open_compres
 from carpool.aci.layout import MANIFEST, ROOTFS
 from carpool.appc import ImageManifest
 from carpool.errors import ArchiveError
+from carpool.fsutil import fsync_dir
 from carpool.progress import SILENT, Progress
 
 _BLOCK = tarfile.BLOCKSIZE
@@ -319,13 +320,5 @@ def write_aci(
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
-    _fsync_dir(out.parent)
+    fsync_dir(out.parent)
     return image_id
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

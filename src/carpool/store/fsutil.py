@@ -1,4 +1,7 @@
-"""Small filesystem helpers for crash-safe writes and cheap tree fingerprints."""
+"""Store filesystem helpers: trees that vanish at once, and cheap tree fingerprints.
+
+Atomic file writes live in :mod:`carpool.fsutil`, shared with the other packages.
+"""
 
 from __future__ import annotations
 
@@ -10,32 +13,6 @@ import stat
 import sys
 import uuid
 from pathlib import Path
-
-
-def fsync_dir(path: Path) -> None:
-    """Make a rename or unlink inside ``path`` durable."""
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def atomic_write_bytes(path: Path, data: bytes, *, mode: int = 0o644) -> None:
-    """Write ``data`` to ``path`` so readers see the old or the new file, never a mix."""
-    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
-    fsync_dir(path.parent)
 
 
 def remove_path(path: Path, trash_dir: Path) -> None:

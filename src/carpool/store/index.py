@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from carpool.errors import StoreError
-from carpool.store.fsutil import atomic_write_bytes
+from carpool.fsutil import atomic_write_bytes
 
 INDEX_VERSION = 1
 

@@ -33,9 +33,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from carpool.errors import AmbiguousImageError, ImageNotFoundError, StoreError, UsageError
+from carpool.fsutil import atomic_write_bytes
 from carpool.progress import SILENT, Progress
 from carpool.store import refs
-from carpool.store.fsutil import atomic_write_bytes, remove_path, remove_tree, tree_fingerprint
+from carpool.store.fsutil import remove_path, remove_tree, tree_fingerprint
 from carpool.store.index import IndexEntry, read_index, write_index
 from carpool.store.layout import StoreLayout
 from carpool.store.locks import file_lock
