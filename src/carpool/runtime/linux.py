@@ -6,7 +6,6 @@ Calling them through ctypes keeps ``carpool run`` free of helper subprocesses.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import errno
 import os
 from functools import cache
@@ -23,7 +22,9 @@ CLONE_NEWNET = 0x40000000
 
 @cache
 def _libc() -> ctypes.CDLL:
-    return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    # The C library Python itself is linked against (dlopen(NULL)): looking it up with
+    # ctypes.util.find_library would run ``ldconfig -p`` in a subprocess on every run.
+    return ctypes.CDLL(None, use_errno=True)
 
 
 def _check(result: int, what: str) -> None:
