@@ -23,12 +23,17 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def atomic_write_bytes(path: Path, data: bytes, *, mode: int = 0o644) -> None:
+def atomic_write_bytes(
+    path: Path, data: bytes, *, mode: int = 0o644, parents: bool = False
+) -> None:
     """Replace ``path`` with ``data`` (file mode exactly ``mode``), durably.
 
     The data is fsynced before the rename and the directory after it, so after a crash
-    the file holds either its old or its new content.
+    the file holds either its old or its new content.  ``parents`` creates missing
+    directories first (for files whose directory a user chose).
     """
+    if parents:
+        path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
     try:
@@ -45,6 +50,6 @@ def atomic_write_bytes(path: Path, data: bytes, *, mode: int = 0o644) -> None:
     fsync_dir(path.parent)
 
 
-def atomic_write_text(path: Path, text: str, *, mode: int = 0o644) -> None:
+def atomic_write_text(path: Path, text: str, *, mode: int = 0o644, parents: bool = False) -> None:
     """:func:`atomic_write_bytes` for text (UTF-8)."""
-    atomic_write_bytes(path, text.encode(), mode=mode)
+    atomic_write_bytes(path, text.encode(), mode=mode, parents=parents)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import sys
 import threading
 from abc import ABC, abstractmethod
@@ -35,6 +34,7 @@ from carpool.discovery.payload import (
     go_nerve_node_prefix,
 )
 from carpool.discovery.registry import Registration, Registry, RegistrySpec
+from carpool.fsutil import atomic_write_bytes
 
 log = logging.getLogger(__name__)
 
@@ -103,10 +103,7 @@ class FileReporter(Reporter):
                 with self.path.open("ab") as f:
                     f.write(payload + b"\n")
             else:
-                content = payload if report.available else b""
-                tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-                tmp.write_bytes(content)
-                os.replace(tmp, self.path)
+                atomic_write_bytes(self.path, payload if report.available else b"")
         except OSError as exc:
             log.warning("file reporter %s: %s", self.path, exc.strerror or exc)
             return False

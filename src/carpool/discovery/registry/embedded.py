@@ -38,27 +38,9 @@ from carpool.discovery.registry import (
     normalize_path,
 )
 from carpool.errors import DiscoveryError
+from carpool.fsutil import atomic_write_bytes
 
 log = logging.getLogger(__name__)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.parent / f".tmp-{uuid.uuid4().hex}"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
 
 
 @contextlib.contextmanager
@@ -296,10 +278,9 @@ class _EmbeddedRegistration(Registration):
                         seq = int(seq_file.read_text().strip() or "0")
                     except (FileNotFoundError, ValueError):
                         seq = 0
-                    _atomic_write(seq_file, f"{seq + 1}\n".encode())
+                    atomic_write_bytes(seq_file, f"{seq + 1}\n".encode())
                     self._node = self._directory / f"{self._hint}{seq:010d}"
-                _atomic_write(self._node, self._content())
-                _fsync_dir(self._directory)
+                atomic_write_bytes(self._node, self._content())
 
     def update(self, payload: bytes) -> None:
         with self._lock:

@@ -21,10 +21,10 @@ from typing import Any
 
 from carpool.discovery.payload import Backend
 from carpool.discovery.synapse.config import _FILE_OUTPUT_TEMPLATE, RouterConfig
-from carpool.discovery.synapse.haproxy.process import atomic_write
 from carpool.discovery.synapse.router import Router
 from carpool.discovery.synapse.watcher import backend_view
 from carpool.errors import DiscoveryError
+from carpool.fsutil import atomic_write_text
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ class TemplateRouter(Router):
                 return
         except OSError:
             pass
-        atomic_write(destination, text, self.options.mode)
+        atomic_write_text(destination, text, mode=self.options.mode, parents=True)
         self.renders += 1
         command = self.options.post_command
         if command:
@@ -114,7 +114,7 @@ class TemplateRouter(Router):
                     continue
             except OSError:
                 pass
-            atomic_write(path, text)
+            atomic_write_text(path, text, parents=True)
             self.renders += 1
 
     def view(self) -> dict[str, Any]:

@@ -13,8 +13,8 @@ import threading
 from pathlib import Path
 
 from carpool.discovery.payload import Backend
-from carpool.discovery.synapse.haproxy.process import atomic_write
 from carpool.discovery.synapse.watcher import backend_from_view, backend_view
+from carpool.fsutil import atomic_write_text
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +57,11 @@ class StateFile:
                 },
             }
             try:
-                atomic_write(self.path, json.dumps(data, indent=1, sort_keys=True) + "\n", 0o600)
+                atomic_write_text(
+                    self.path,
+                    json.dumps(data, indent=1, sort_keys=True) + "\n",
+                    mode=0o600,
+                    parents=True,
+                )
             except OSError as exc:
                 log.warning("%s: cannot write state file: %s", self.path, exc)

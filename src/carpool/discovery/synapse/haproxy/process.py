@@ -24,23 +24,13 @@ from carpool.discovery.synapse.haproxy.runtime import (
     StatsSocket,
 )
 from carpool.errors import DiscoveryError
+from carpool.fsutil import atomic_write_text
 
 log = logging.getLogger(__name__)
 
 
 class HaproxyError(DiscoveryError):
     """HAProxy refused a configuration, did not start, or did not reload."""
-
-
-def atomic_write(path: Path, text: str, mode: int = 0o644) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "w") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.chmod(tmp, mode)
-    os.replace(tmp, path)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -96,7 +86,7 @@ class HaproxyProcess:
         except OSError:
             pass
         candidate = self.config_path.with_name(self.config_path.name + ".candidate")
-        atomic_write(candidate, text)
+        atomic_write_text(candidate, text, parents=True)
         check = subprocess.run(
             [self.binary, "-c", "-f", str(candidate)],
             capture_output=True,

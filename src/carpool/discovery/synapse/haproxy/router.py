@@ -28,7 +28,7 @@ from typing import Any
 
 from carpool.discovery.payload import Backend
 from carpool.discovery.synapse.config import RouterConfig, ServiceConfig
-from carpool.discovery.synapse.haproxy.process import HaproxyProcess, atomic_write
+from carpool.discovery.synapse.haproxy.process import HaproxyProcess
 from carpool.discovery.synapse.haproxy.render import (
     BackendPlan,
     SlotLine,
@@ -42,6 +42,7 @@ from carpool.discovery.synapse.haproxy.render import (
 from carpool.discovery.synapse.haproxy.runtime import HaproxySocketError, ServerState
 from carpool.discovery.synapse.router import Router
 from carpool.errors import DiscoveryError
+from carpool.fsutil import atomic_write_text
 
 log = logging.getLogger(__name__)
 
@@ -271,7 +272,9 @@ class HaproxyRouter(Router):
         if stats is None:
             return
         try:
-            atomic_write(self.server_state_file, stats.command("show servers state"))
+            atomic_write_text(
+                self.server_state_file, stats.command("show servers state"), parents=True
+            )
         except HaproxySocketError as exc:
             log.debug("cannot save server state: %s", exc)
 
