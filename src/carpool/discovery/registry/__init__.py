@@ -102,6 +102,33 @@ class Watch(ABC):
     def cancel(self) -> None: ...
 
 
+class DeliveringWatch(Watch):
+    """What both backends' watches share: the contract's delivery rules.
+
+    An event equal to the last one delivered is dropped (a poll or a re-list that found
+    nothing new), and a failing callback is logged, never allowed to end the watch.
+    """
+
+    def __init__(self, path: str, callback: WatchCallback) -> None:
+        self.path = path
+        self._callback = callback
+        self._last: WatchEvent | None = None
+
+    def _deliver(self, event: WatchEvent) -> None:
+        last = self._last
+        if (
+            last is not None
+            and last.reachable == event.reachable
+            and (not event.reachable or dict(last.nodes) == dict(event.nodes))
+        ):
+            return
+        self._last = event
+        try:
+            self._callback(event)
+        except Exception:
+            log.exception("watch callback for %s failed", self.path)
+
+
 class Registry(ABC):
     """One connection to a registry (one ZooKeeper session, or one embedded session)."""
 
@@ -192,6 +219,7 @@ def default_embedded_dir(carpool_data_dir: Path) -> Path:
 
 
 __all__ = [
+    "DeliveringWatch",
     "Registration",
     "Registry",
     "RegistryKind",

@@ -30,6 +30,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from carpool.discovery.registry import (
+    DeliveringWatch,
     Registration,
     Registry,
     Watch,
@@ -307,13 +308,11 @@ class _EmbeddedRegistration(Registration):
         self._registry.forget(self)
 
 
-class _EmbeddedWatch(Watch):
+class _EmbeddedWatch(DeliveringWatch):
     def __init__(self, registry: EmbeddedRegistry, path: str, callback: WatchCallback) -> None:
+        super().__init__(path, callback)
         self._registry = registry
-        self.path = path
-        self._callback = callback
         self._cancelled = threading.Event()
-        self._last: WatchEvent | None = None
         self._thread = threading.Thread(target=self._run, name=f"embedded-watch{path}", daemon=True)
 
     def start(self) -> None:
@@ -335,17 +334,3 @@ class _EmbeddedWatch(Watch):
                 event = WatchEvent(self.path, reachable=False, error=repr(exc))
             self._deliver(event)
             self._cancelled.wait(self._registry.poll_interval)
-
-    def _deliver(self, event: WatchEvent) -> None:
-        last = self._last
-        if (
-            last is not None
-            and last.reachable == event.reachable
-            and (not event.reachable or dict(last.nodes) == dict(event.nodes))
-        ):
-            return
-        self._last = event
-        try:
-            self._callback(event)
-        except Exception:
-            log.exception("watch callback for %s failed", self.path)

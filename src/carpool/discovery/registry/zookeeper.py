@@ -57,6 +57,7 @@ from kazoo.security import (
 )
 
 from carpool.discovery.registry import (
+    DeliveringWatch,
     Registration,
     Registry,
     Watch,
@@ -403,13 +404,12 @@ class _ZkRegistration(Registration):
         return None
 
 
-class _ZkWatch(Watch):
+class _ZkWatch(DeliveringWatch):
     """Children watch on a path plus a data watch on each child; full sets out."""
 
     def __init__(self, registry: ZooKeeperRegistry, path: str, callback: WatchCallback):
+        super().__init__(path, callback)
         self._registry = registry
-        self.path = path
-        self._callback = callback
         self._trigger = threading.Event()
         self._cancelled = threading.Event()
         self._lock = threading.Lock()
@@ -417,7 +417,6 @@ class _ZkWatch(Watch):
         self._full = True
         self._dirty: set[str] = set()
         self._cache: dict[str, bytes] = {}
-        self._last: WatchEvent | None = None
         self._thread = threading.Thread(target=self._run, name=f"zk-watch{path}", daemon=True)
 
     def start(self) -> None:
@@ -506,17 +505,3 @@ class _ZkWatch(Watch):
             cache[child] = bytes(data or b"")
         self._cache = cache
         return dict(cache)
-
-    def _deliver(self, event: WatchEvent) -> None:
-        last = self._last
-        if (
-            last is not None
-            and last.reachable == event.reachable
-            and (not event.reachable or dict(last.nodes) == dict(event.nodes))
-        ):
-            return
-        self._last = event
-        try:
-            self._callback(event)
-        except Exception:
-            log.exception("watch callback for %s failed", self.path)
