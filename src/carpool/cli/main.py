@@ -6,6 +6,7 @@ Commands live in their own modules and are imported only when invoked, so that
 
 from __future__ import annotations
 
+import gc
 import importlib
 import importlib.util
 import logging
@@ -146,9 +147,21 @@ def main(argv: list[str] | None = None) -> None:
         if debug:
             raise
         _fail(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for details)", 70)
-    sys.exit(result if isinstance(result, int) else 0)
+    _exit(result if isinstance(result, int) else 0)
 
 
 def _fail(message: str, code: int) -> Any:
     print(f"error: {message}", file=sys.stderr)
+    _exit(code)
+
+
+def _exit(code: int) -> Any:
+    """Exit without a last cyclic garbage collection over every object ever imported.
+
+    At shutdown Python collects all generations once more, which costs carpool's
+    short-lived commands about as much as importing a few modules (~10 ms for
+    ``carpool run``).  Freezing moves the survivors out of the collector's reach;
+    reference counting still frees them, atexit handlers and stream flushes still run.
+    """
+    gc.freeze()
     sys.exit(code)
