@@ -34,12 +34,12 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from carpool.errors import AmbiguousImageError, ImageNotFoundError, StoreError, UsageError
 from carpool.fsutil import atomic_write_bytes
+from carpool.locks import file_lock
 from carpool.progress import SILENT, Progress
 from carpool.store import refs
 from carpool.store.fsutil import remove_path, remove_tree, tree_fingerprint
 from carpool.store.index import IndexEntry, read_index, write_index
 from carpool.store.layout import StoreLayout
-from carpool.store.locks import file_lock
 from carpool.store.render import Layer, flatten_dependencies, materialize, plan
 from carpool.store.streams import TeeReader
 

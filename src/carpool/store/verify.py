@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from carpool.errors import CarpoolError, StoreError
+from carpool.locks import file_lock
 from carpool.progress import Progress
 from carpool.store import refs
 from carpool.store.fsutil import remove_path, tree_fingerprint
 from carpool.store.index import IndexEntry, read_index, write_index
-from carpool.store.locks import file_lock
 
 if TYPE_CHECKING:
     from carpool.store.store import Store, VerifyReport

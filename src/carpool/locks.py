@@ -1,8 +1,9 @@
-"""File locks (``flock``) that guard the store against other carpool processes.
+"""File locks (``flock``) for the critical sections several carpool processes share.
 
-Locks are advisory and held on files under ``locks/`` that are never removed, so a
-waiting process always locks the same inode as the holder.  The kernel drops a lock
-when its holder dies, so ``kill -9`` never leaves the store locked.
+Used by the image store (files under ``locks/``) and the embedded registry.  Locks are
+advisory and held on files that are never removed, so a waiting process always locks
+the same inode as the holder.  The kernel drops a lock when its holder dies, so
+``kill -9`` never leaves anything locked.
 """
 
 from __future__ import annotations
