@@ -190,16 +190,11 @@ def gc(obj: CliContext, grace: str) -> None:
 
     Trees that pods (prepared, running or exited) still use are kept whatever their age.
     """
+    from carpool.runtime.lifecycle import trees_in_use
     from carpool.store.duration import parse_duration
 
     seconds = parse_duration(grace)
-    try:
-        from carpool.runtime.lifecycle import trees_in_use
-    except ModuleNotFoundError:  # no runtime, no pods
-        in_use: list[Path] = []
-    else:
-        in_use = trees_in_use(obj.data_dir)
-    report = _store(obj).gc(seconds, in_use=in_use)
+    report = _store(obj).gc(seconds, in_use=trees_in_use(obj.data_dir))
     for leftover in report.leftovers:
         print(f"removed leftover {leftover}")
     for key in report.trees:
