@@ -26,7 +26,6 @@ import logging
 import os
 import threading
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 from carpool.discovery.registry import (
@@ -40,18 +39,9 @@ from carpool.discovery.registry import (
 )
 from carpool.errors import DiscoveryError
 from carpool.fsutil import atomic_write_bytes
+from carpool.locks import file_lock
 
 log = logging.getLogger(__name__)
-
-
-@contextlib.contextmanager
-def _dir_lock(directory: Path) -> Iterator[None]:
-    fd = os.open(directory / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
 
 
 def session_alive(sessions_dir: Path, session_id: str) -> bool:
@@ -192,7 +182,7 @@ class EmbeddedRegistry(Registry):
 
     def _collect(self, directory: Path, dead: list[tuple[str, str]]) -> None:
         try:
-            with _dir_lock(directory):
+            with file_lock(directory / ".lock"):
                 for name, owner in dead:
                     path = directory / name
                     try:
@@ -272,7 +262,7 @@ class _EmbeddedRegistration(Registration):
                 except FileNotFoundError:
                     pass
             self._directory.mkdir(parents=True, exist_ok=True)
-            with _dir_lock(self._directory):
+            with file_lock(self._directory / ".lock"):
                 if self._node is None:
                     seq_file = self._directory / ".sequence"
                     try:
