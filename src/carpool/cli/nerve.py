@@ -38,17 +38,12 @@ def nerve(
     `services:` mapping) configuration.  SIGTERM drains, deregisters and exits;
     SIGHUP reloads CONFIG.
     """
-    from carpool.discovery.nerve.config import NerveConfig, load_config
+    from functools import partial
+
+    from carpool.discovery.nerve.config import load_config
     from carpool.discovery.nerve.daemon import Nerve
 
-    def load() -> NerveConfig:
-        loaded = load_config(config, data_dir=ctx.data_dir)
-        if api_port is not None:
-            loaded.api_port = api_port
-        if api_host is not None:
-            loaded.api_host = api_host
-        return loaded
-
+    load = partial(load_config, config, data_dir=ctx.data_dir, api_host=api_host, api_port=api_port)
     loaded = load()
     if check_config:
         click.echo(f"{config}: ok ({loaded.format} format, {len(loaded.services)} service(s))")

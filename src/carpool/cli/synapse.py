@@ -42,19 +42,16 @@ def synapse(
     CONFIG is a go-synapse (`routers:` list) or Airbnb synapse (`services:` mapping and a
     `haproxy:` section) configuration.  SIGTERM stops synapse and its HAProxy.
     """
-    from carpool.discovery.synapse.config import load_config
+    from carpool.discovery.synapse.config import default_state_dir, load_config
     from carpool.discovery.synapse.daemon import Synapse
 
-    loaded = load_config(config, data_dir=ctx.data_dir)
-    if api_port is not None:
-        loaded.api_port = api_port
-    if api_host is not None:
-        loaded.api_host = api_host
+    loaded = load_config(
+        config, data_dir=ctx.data_dir, api_host=api_host, api_port=api_port, state_dir=state_dir
+    )
     if check_config:
         click.echo(
             f"{config}: ok ({loaded.format} format, {len(loaded.routers)} router(s), "
             f"{len(loaded.services)} service(s))"
         )
         return
-    directory = state_dir or loaded.state_dir or ctx.data_dir / "discovery" / "synapse"
-    Synapse(loaded, directory).run()
+    Synapse(loaded, loaded.state_dir or default_state_dir(ctx.data_dir)).run()

@@ -190,9 +190,18 @@ def render_env_template(text: str, source: str, env: dict[str, str]) -> str:
 
 
 def load_config(
-    path: Path, *, data_dir: Path | None = None, env: dict[str, str] | None = None
+    path: Path,
+    *,
+    data_dir: Path | None = None,
+    env: dict[str, str] | None = None,
+    api_host: str | None = None,
+    api_port: int | None = None,
 ) -> NerveConfig:
-    """Read, template, parse and validate a nerve config file of either format."""
+    """Read, template, parse and validate a nerve config file of either format.
+
+    ``api_host``/``api_port`` override the file's (command-line flags), here rather than
+    in the caller so that a reload on SIGHUP keeps them.
+    """
     source = str(path)
     text = read_config_text(path)
     text = render_env_template(text, source, dict(os.environ) if env is None else env)
@@ -200,8 +209,14 @@ def load_config(
     root = Fields(raw, "", source)
     services = root.get("services")
     if isinstance(services, list) or (services is None and not root.has("instance_id")):
-        return _load_go_nerve(root, data_dir)
-    return _load_airbnb(root, path, data_dir)
+        config = _load_go_nerve(root, data_dir)
+    else:
+        config = _load_airbnb(root, path, data_dir)
+    if api_host is not None:
+        config.api_host = api_host
+    if api_port is not None:
+        config.api_port = api_port
+    return config
 
 
 def _argv(f: Fields, key: str) -> list[str] | None:

@@ -163,8 +163,18 @@ class SynapseConfig:
 # --------------------------------------------------------------------------- loading
 
 
-def load_config(path: Path, *, data_dir: Path | None = None) -> SynapseConfig:
-    """Read and validate a synapse config of either format; errors name file and field."""
+def load_config(
+    path: Path,
+    *,
+    data_dir: Path | None = None,
+    api_host: str | None = None,
+    api_port: int | None = None,
+    state_dir: Path | None = None,
+) -> SynapseConfig:
+    """Read and validate a synapse config of either format; errors name file and field.
+
+    ``api_host``, ``api_port`` and ``state_dir`` override the file's (command-line flags).
+    """
     source = str(path)
     raw = parse_yaml(read_config_text(path), source)
     root = Fields(raw, "", source)
@@ -178,7 +188,18 @@ def load_config(path: Path, *, data_dir: Path | None = None) -> SynapseConfig:
         )
     config.source = source
     _check_unique(config)
+    if api_host is not None:
+        config.api_host = api_host
+    if api_port is not None:
+        config.api_port = api_port
+    if state_dir is not None:
+        config.state_dir = state_dir
     return config
+
+
+def default_state_dir(carpool_data_dir: Path) -> Path:
+    """Where synapse keeps its state when neither the config nor a flag says."""
+    return carpool_data_dir / "discovery" / "synapse"
 
 
 def _check_unique(config: SynapseConfig) -> None:
