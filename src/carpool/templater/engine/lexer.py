@@ -76,6 +76,10 @@ SPACE_CHARS = " \t\r\n"
 _SPACES = re.compile(r"[ \t\r\n]*")
 _WORD = re.compile(r"[A-Za-z0-9_]*")
 _QUOTED_REST = re.compile(r'(?:[^"\\\n]|\\[^\n])*"')
+# an ASCII word (Go's isAlphaNumeric restricted to ASCII) and the ASCII characters that
+# end a field, variable or identifier (at_terminator's set): the lexer's fast paths
+_ASCII_WORD = re.compile(r"[A-Za-z0-9_]+")
+_TERMINATORS = " \t\r\n.,|:()"
 # a lexer state: a bound method returning the next state (None at the end)
 _State = Callable[[], Any] | None
 _EOF = ""
@@ -151,18 +155,28 @@ class Lexer:
 
     # -- driver
     def next_item(self) -> Item:
-        while self.consumed >= len(self.items):
-            if self.done:
+        items = self.items
+        consumed = self.consumed
+        if consumed >= len(items):
+            if not self.done:
+                self.run()
+            if consumed >= len(items):
                 # Go's closed channel yields zero items (itemError with empty text)
                 return Item(T.ERROR, 0, "", 0)
-            state = self.state()
-            if state is None:
-                self.done = True
-            else:
-                self.state = state
-        item = self.items[self.consumed]
-        self.consumed += 1
-        return item
+        self.consumed = consumed + 1
+        return items[consumed]
+
+    def run(self) -> None:
+        """Lex the whole input (Go's lexer goroutine runs ahead of the parser too).
+
+        The lexer takes no feedback from the parser, so producing every item up front
+        gives the same stream as producing them on demand, without one driver round
+        trip per token.
+        """
+        state: _State = self.state
+        while state is not None:
+            state = state()
+        self.done = True
 
     # -- helpers
     def next(self) -> str:
@@ -295,62 +309,127 @@ class Lexer:
         return self.lex_text
 
     def lex_inside_action(self) -> _State:
+        # One token per turn of the loop; a token that needs more than a glance is left
+        # to its own state, which comes back here.
         s = self.input
-        pos = self.pos
         right = self.right
-        if s.startswith(right, pos) or (
-            len(s) - pos >= 2
-            and s[pos] in SPACE_CHARS
-            and s[pos + 1] == "-"
-            and s.startswith(right, pos + 2)
-        ):
-            if self.paren_depth == 0:
-                return self.lex_right_delim
-            return self.errorf("unclosed left paren")
-        if pos >= len(s):
-            self.at_eof = True
-            return self.errorf("unclosed action")
-        r = s[pos]
-        if r in SPACE_CHARS:
-            return self.lex_space
-        self.pos = pos + 1  # next(), inlined (r is not a newline)
-        if r == "=":
-            self.emit(T.ASSIGN)
-        elif r == ":":
-            if self.next() != "=":
-                return self.errorf("expected :=")
-            self.emit(T.DECLARE)
-        elif r == "|":
-            self.emit(T.PIPE)
-        elif r == '"':
-            return self.lex_quote
-        elif r == "`":
-            return self.lex_raw_quote
-        elif r == "$":
-            return self.lex_variable
-        elif r == "'":
-            return self.lex_char
-        elif r == "." and self.pos < len(self.input) and not "0" <= self.input[self.pos] <= "9":
-            return self.lex_field
-        elif r in ".+-" or "0" <= r <= "9":
-            self.backup()
-            return self.lex_number
-        elif _is_alnum(r):
-            self.backup()
-            return self.lex_identifier
-        elif r == "(":
-            self.emit(T.LEFT_PAREN)
-            self.paren_depth += 1
-        elif r == ")":
-            self.emit(T.RIGHT_PAREN)
-            self.paren_depth -= 1
-            if self.paren_depth < 0:
-                return self.errorf(f"unexpected right paren {_sharp_u(r)}")
-        elif ord(r) <= 0x7F and (r.isprintable()):
-            self.emit(T.CHAR)
+        size = len(s)
+        while True:
+            pos = self.pos
+            if s.startswith(right, pos) or (
+                size - pos >= 2
+                and s[pos] in SPACE_CHARS
+                and s[pos + 1] == "-"
+                and s.startswith(right, pos + 2)
+            ):
+                if self.paren_depth == 0:
+                    return self.lex_right_delim
+                return self.errorf("unclosed left paren")
+            if pos >= size:
+                self.at_eof = True
+                return self.errorf("unclosed action")
+            r = s[pos]
+            if r in SPACE_CHARS:
+                m = _SPACES.match(s, pos)
+                assert m is not None
+                end = m.end()
+                if end >= size or s[end] == "-":
+                    return self.lex_space  # EOF or maybe a trim marker: Go's steps
+                self.line += s.count("\n", pos, end)
+                self.pos = end
+                self.emit(T.SPACE)
+                continue
+            self.pos = pos + 1  # next(), inlined (r is not a newline)
+            if r == "=":
+                self.emit(T.ASSIGN)
+            elif r == ":":
+                if self.next() != "=":
+                    return self.errorf("expected :=")
+                self.emit(T.DECLARE)
+            elif r == "|":
+                self.emit(T.PIPE)
+            elif r == '"':
+                return self.lex_quote
+            elif r == "`":
+                return self.lex_raw_quote
+            elif r == "'":
+                return self.lex_char
+            elif r == "." and self.pos < size and not "0" <= s[self.pos] <= "9":
+                if not self._fast_word(pos + 1, T.FIELD):
+                    return self.lex_field
+            elif r == "$":
+                if not self._fast_word(pos + 1, T.VARIABLE):
+                    return self.lex_variable
+            elif r in ".+-" or "0" <= r <= "9":
+                self.backup()
+                return self.lex_number
+            elif _is_alnum(r):
+                self.backup()
+                if not self._fast_identifier():
+                    return self.lex_identifier
+            elif r == "(":
+                self.emit(T.LEFT_PAREN)
+                self.paren_depth += 1
+            elif r == ")":
+                self.emit(T.RIGHT_PAREN)
+                self.paren_depth -= 1
+                if self.paren_depth < 0:
+                    return self.errorf(f"unexpected right paren {_sharp_u(r)}")
+            elif ord(r) <= 0x7F and (r.isprintable()):
+                self.emit(T.CHAR)
+            else:
+                return self.errorf(f"unrecognized character in action: {_sharp_u(r)}")
+
+    def _ascii_word_end(self, pos: int) -> int:
+        """End of the ASCII word at ``pos`` if a terminator follows it, else -1.
+
+        The fast paths below take a field, variable or identifier in one regex match
+        when the slow path could not decide otherwise: the word is ASCII and is
+        followed by an ASCII terminator (a space, ``.,|:()`` or the right delimiter)
+        before the end of the input.  Anything else (non-ASCII letters, a bad
+        character, EOF) goes through Go's character-by-character states.
+        """
+        s = self.input
+        m = _ASCII_WORD.match(s, pos)
+        if m is None:
+            return -1
+        end = m.end()
+        if end >= len(s):
+            return -1
+        c = s[end]
+        if c in _TERMINATORS or (c < "\x80" and s.startswith(self.right, end)):
+            return end
+        return -1
+
+    def _fast_word(self, pos: int, typ: int) -> bool:
+        """Emit ``.field`` or ``$var`` whose name starts at ``pos``, if it is plain ASCII."""
+        if self.input.startswith(self.right, pos):
+            return False  # at_terminator: a lone "." or "$"
+        end = self._ascii_word_end(pos)
+        if end < 0:
+            return False
+        self.pos = end
+        self.emit(typ)
+        return True
+
+    def _fast_identifier(self) -> bool:
+        """Emit an ASCII identifier, keyword or bool (what lex_identifier would)."""
+        end = self._ascii_word_end(self.pos)
+        if end < 0:
+            return False
+        self.pos = end
+        word = self.input[self.start : end]
+        kw = KEYWORDS.get(word)
+        if kw is not None and kw > T.KEYWORD:
+            if (kw == T.BREAK and not self.break_ok) or (kw == T.CONTINUE and not self.continue_ok):
+                self.emit(T.IDENTIFIER)
+            else:
+                self.emit(kw)
+        elif word in ("true", "false"):
+            self.emit(T.BOOL)
         else:
-            return self.errorf(f"unrecognized character in action: {_sharp_u(r)}")
-        return self.lex_inside_action
+            self.emit(T.IDENTIFIER)
+        return True
 
     def lex_space(self) -> _State:
         m = _SPACES.match(self.input, self.pos)
