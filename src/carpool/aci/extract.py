@@ -28,6 +28,7 @@ from typing import BinaryIO
 from carpool.aci.compression import Compression, open_decompressed
 from carpool.aci.layout import MANIFEST, ROOTFS, Layout, Parts
 from carpool.aci.manifest import MAX_MANIFEST_SIZE, parse_manifest
+from carpool.aci.scan import ImageInfo
 from carpool.aci.source import Source, check_expected_id, open_source, source_name
 from carpool.aci.tarstream import EntryType, TarEntry, TarReader
 from carpool.appc import ImageManifest
@@ -47,15 +48,10 @@ _MAX_WARNINGS = 20
 
 
 @dataclass(frozen=True)
-class ExtractResult:
-    """What an extraction produced; ``size`` is the uncompressed tar's length in bytes."""
+class ExtractResult(ImageInfo):
+    """What :func:`inspect_image` would have said of the archive, plus what extraction
+    could not apply here (``warnings``, e.g. xattrs the file system refuses)."""
 
-    image_id: str
-    manifest: ImageManifest
-    manifest_bytes: bytes
-    size: int
-    entries: int
-    compression: Compression
     warnings: tuple[str, ...] = ()
 
 
