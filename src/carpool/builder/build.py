@@ -25,6 +25,7 @@ at start itself.  Nothing is left in ``target/`` unless the build succeeded.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import logging
@@ -49,6 +50,13 @@ from carpool.builder.container import (
     unmount_all,
 )
 from carpool.builder.project import AciProject, generated_version, parse_manifest
+from carpool.builder.sessions import (
+    BuildSession,
+    build_session,
+    deferred_signals,
+    project_lock,
+    recover_builds,
+)
 from carpool.builder.toolbox import default_builder, install_dgr_bin, toolbox_key
 from carpool.errors import BuildError, CarpoolError
 from carpool.progress import SILENT, Progress
@@ -236,9 +244,9 @@ def _missing_prefixes(rootfs: Path, destinations: list[str]) -> set[str]:
 class _Step:
     """Runs runlevels in containers and turns a failure into dgr's message."""
 
-    def __init__(self, runc_root: Path, work: Path, options: BuildOptions) -> None:
-        self.runc_root = runc_root
-        self.work = work
+    def __init__(self, session: BuildSession, options: BuildOptions) -> None:
+        self.session = session
+        self.work = session.work
         self.options = options
         self.count = 0
 
@@ -269,7 +277,8 @@ class _Step:
 
         self.count += 1
         result = run_in_container(
-            self.runc_root,
+            self.session.runc_root,
+            self.session.new_container_id(),
             rootfs,
             ["/dgr/bin/busybox", "sh", "-c", script],
             {**env, "CARPOOL_STEP_MARK": "1"},
@@ -286,7 +295,8 @@ class _Step:
                 flush=True,
             )
             run_interactive(
-                self.runc_root,
+                self.session.runc_root,
+                self.session.new_container_id(),
                 rootfs,
                 ["/dgr/bin/busybox", "sh"],
                 env,
@@ -358,13 +368,34 @@ def image_manifest(
 def build_project(
     store: Store, data_dir: Path, project_dir: Path, options: BuildOptions
 ) -> BuildResult:
-    """Build the dgr project in ``project_dir`` into ``target/image.aci``."""
-    from carpool.aci import write_aci
-    from carpool.appc import ImageManifest
+    """Build the dgr project in ``project_dir`` into ``target/image.aci``.
 
+    Leftovers of builds that were killed are removed first (:mod:`.sessions`); a
+    concurrent build of the same target is waited for.  Whatever happens, this build's
+    containers, mounts and work dir are gone when it returns or raises, and
+    ``target/`` holds either the complete result or nothing.
+    """
     project_dir = project_dir.resolve()
     project = parse_manifest(project_dir)
     target = target_dir(project_dir, options)
+    recover_builds(data_dir)
+    with project_lock(data_dir, target, options.progress):
+        for leftover in target.parent.glob(f".{target.name}.*-*"):  # a crash in _replace_dir
+            shutil.rmtree(leftover, ignore_errors=True)
+        return _build_locked(store, data_dir, project_dir, project, target, options)
+
+
+def _build_locked(
+    store: Store,
+    data_dir: Path,
+    project_dir: Path,
+    project: AciProject,
+    target: Path,
+    options: BuildOptions,
+) -> BuildResult:
+    from carpool.aci import write_aci
+    from carpool.appc import ImageManifest
+
     sde = options.source_date_epoch
     deps = _resolve(store, project.aci.dependencies, "aci.dependencies", project.manifest_path)
     builder_deps = _resolve(
@@ -392,13 +423,15 @@ def build_project(
     build_date = float(sde) if sde is not None else started
     options.progress.step(f"building {project.name}:{version}")
     tree_progress = options.progress
-    dep_trees = [store.render_tree(d.id, progress=tree_progress) for d in deps]
-    builder_trees = [store.render_tree(d.id, progress=tree_progress) for d in builder_deps]
-    full, dgr_only = default_builder(data_dir)
-    with store.workspace("build-") as work:
+    # the store's shared lock (held by the workspace) keeps gc off the trees we mount
+    with store.workspace("build-"), build_session(data_dir) as session:
+        dep_trees = [store.render_tree(d.id, progress=tree_progress) for d in deps]
+        builder_trees = [store.render_tree(d.id, progress=tree_progress) for d in builder_deps]
+        full, dgr_only = default_builder(data_dir)
+        work = session.work
         try:
             upper_only, upper = _run_steps(
-                project, version, work, dep_trees, builder_trees, full, dgr_only, data_dir, options
+                project, version, session, dep_trees, builder_trees, full, dgr_only, options
             )
             manifest_doc, version = _final_manifest(project, version, deps, build_date, work)
             ImageManifest.from_json(
@@ -433,17 +466,30 @@ def build_project(
                     indent=1,
                 )
             )
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if target.exists():
-                shutil.rmtree(target)
-            shutil.move(str(staged), str(target))
+            _replace_dir(staged, target)
         except BaseException:
-            unmount_all(work)
-            shutil.rmtree(target, ignore_errors=True)
+            with deferred_signals():
+                unmount_all(work)
+                shutil.rmtree(target, ignore_errors=True)
             raise
-        finally:
-            unmount_all(work)
     return BuildResult(image_id, project.name, version, target / "image.aci", manifest_doc, False)
+
+
+def _replace_dir(staged: Path, target: Path) -> None:
+    """Put ``staged`` at ``target`` by renames: a crash leaves the old, the new or none."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists():
+        old = target.with_name(f".{target.name}.old-{os.getpid()}")
+        os.rename(target, old)
+        shutil.rmtree(old)
+    try:
+        os.rename(staged, target)
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+        partial = target.with_name(f".{target.name}.new-{os.getpid()}")
+        shutil.copytree(staged, partial, symlinks=True)
+        os.rename(partial, target)
 
 
 def _final_manifest(
@@ -468,17 +514,17 @@ def _final_manifest(
 def _run_steps(
     project: AciProject,
     version: str,
-    work: Path,
+    session: BuildSession,
     dep_trees: list[Path],
     builder_trees: list[Path],
     full: Path,
     dgr_only: Path,
-    data_dir: Path,
     options: BuildOptions,
 ) -> tuple[list[str], Path]:
     name = project.tiny_name
     project_dir = project.directory
     runlevels = project_dir / "runlevels"
+    work = session.work
     empty = work / "empty"
     empty.mkdir()
     # 1. image rootfs: dependencies (last one on top, as appc renders them) + new layer
@@ -546,7 +592,7 @@ def _run_steps(
     for mount in project.builder.mount_points:
         mount.source.mkdir(parents=True, exist_ok=True)
         builder_binds.append(Bind(mount.source, mount.to))
-    steps = _Step(data_dir / "build-runc", work, options)
+    steps = _Step(session, options)
     builder_env = {**env, "ROOTFS": stage2}
     if builder_trees:
         _builder_prestart(project, rootfs, builder_root, steps, builder_env, builder_binds)
@@ -729,9 +775,21 @@ def write_yaml(path: Path, data: Any) -> None:
     path.write_text(yaml.safe_dump(data, sort_keys=False))
 
 
-def clean(project_dir: Path, target: Path | None = None) -> bool:
-    """Remove the target dir; whether there was one."""
+def clean(project_dir: Path, target: Path | None = None, *, data_dir: Path | None = None) -> bool:
+    """Remove the target dir; whether there was one.
+
+    With ``data_dir``: after removing what killed builds left there, and once no build
+    of this project runs (it is waited for).
+    """
     target = target or project_dir / "target"
+    if data_dir is None:
+        return _remove_target(target)
+    recover_builds(data_dir)
+    with project_lock(data_dir, target):
+        return _remove_target(target)
+
+
+def _remove_target(target: Path) -> bool:
     if not target.exists():
         return False
     shutil.rmtree(target)

@@ -9,11 +9,15 @@ seccomp filter, and their own mount, PID, IPC and UTS namespaces.  The bundle's
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
+import logging
 import os
+import signal
 import subprocess
 import sys
-import uuid
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +33,9 @@ from carpool.oci.spec import (
     build_config,
 )
 from carpool.runtime import linux
+from carpool.store.fsutil import remove_tree
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -65,8 +72,8 @@ def unmount_all(path: Path) -> None:
         linux.umount(point, detach=True)
 
 
-def _new_id() -> str:
-    return f"carpool-build-{uuid.uuid4().hex[:12]}"
+CGROUP_PARENT = "carpool"
+CGROUP_ROOT = Path("/sys/fs/cgroup")
 
 
 def _config(
@@ -103,6 +110,7 @@ def _config(
 
 def run_in_container(
     runc_root: Path,
+    container_id: str,
     rootfs: Path,
     args: list[str],
     env: dict[str, str],
@@ -111,8 +119,11 @@ def run_in_container(
     *,
     on_line: Callable[[str], None] | None = None,
 ) -> StepResult:
-    """Run ``args`` in a container on ``rootfs``; stream its output; return its status."""
-    container_id = _new_id()
+    """Run ``args`` in a container on ``rootfs``; stream its output; return its status.
+
+    However this ends (an exception in ``on_line``, a signal), the container, its
+    processes and its cgroups are gone when it returns or raises.
+    """
     bundle_dir.mkdir(parents=True, exist_ok=True)
     config = _config(rootfs, args, env, binds, container_id, terminal=False)
     (bundle_dir / "config.json").write_text(json.dumps(config, indent=1))
@@ -138,20 +149,31 @@ def run_in_container(
             if on_line is not None:
                 on_line(line)
         status = proc.wait()
-    except BaseException:
-        runc.kill(container_id, "KILL", all_processes=True)
-        proc.wait()
-        raise
     finally:
-        runc.delete(container_id, force=True)
+        _stop(runc, container_id, proc)
+    return StepResult(status, output)
+
+
+def _stop(runc: Runc, container_id: str, proc: subprocess.Popen[bytes]) -> None:
+    """End a ``runc run`` and remove its container, whatever state either is in."""
+    if proc.poll() is None:
+        # runc may still be creating the container: retry until it can be signalled
+        deadline = time.monotonic() + 5
+        while proc.poll() is None and time.monotonic() < deadline:
+            runc.kill(container_id, "KILL", all_processes=True)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=0.2)
         if proc.poll() is None:
             proc.kill()
-            proc.wait()
-    return StepResult(status, output)
+        proc.wait()
+    if proc.stdout is not None:
+        proc.stdout.close()
+    remove_container(runc.root, container_id)
 
 
 def run_interactive(
     runc_root: Path,
+    container_id: str,
     rootfs: Path,
     args: list[str],
     env: dict[str, str],
@@ -161,16 +183,93 @@ def run_interactive(
     """``args`` in a container on ``rootfs`` attached to this terminal (``-c``)."""
     if not sys.stdin.isatty():
         raise BuildError("--catch-on-error needs a terminal")
-    container_id = _new_id()
     config = _config(rootfs, args, env, binds, container_id, terminal=True)
     bundle_dir.mkdir(parents=True, exist_ok=True)
     (bundle_dir / "config.json").write_text(json.dumps(config, indent=1))
     runc = Runc.at(runc_root)
     runc_root.mkdir(parents=True, exist_ok=True)
     try:
-        return subprocess.call(runc.run_argv(container_id, bundle_dir), cwd=bundle_dir)
+        proc = subprocess.Popen(runc.run_argv(container_id, bundle_dir), cwd=bundle_dir)
+    except OSError as exc:
+        raise BuildError(f"cannot start runc: {exc.strerror}") from None
+    try:
+        return proc.wait()
     finally:
-        runc.delete(container_id, force=True)
+        _stop(runc, container_id, proc)
+
+
+def remove_container(root: Path, container_id: str) -> bool:
+    """``runc delete --force`` a build container, then anything left in its cgroups."""
+    runc = Runc.at(root)
+    runc.kill(container_id, "KILL", all_processes=True)
+    runc.delete(container_id, force=True)
+    ok = remove_cgroups(container_id, exact=True)
+    state = root / container_id
+    if state.exists() and runc.state(container_id) is None:
+        remove_tree(state)  # runc died while creating it: a state dir with no container
+    if state.exists():
+        log.warning("runc container %s (root %s) could not be removed", container_id, root)
+        return False
+    return ok
+
+
+def _cgroup_parents() -> list[Path]:
+    if (CGROUP_ROOT / "cgroup.controllers").exists():  # unified hierarchy
+        return [CGROUP_ROOT / CGROUP_PARENT]
+    try:
+        controllers = [p for p in CGROUP_ROOT.iterdir() if p.is_dir() and not p.is_symlink()]
+    except OSError:
+        return []
+    return [p / CGROUP_PARENT for p in controllers]
+
+
+def remove_cgroups(name: str, *, exact: bool = False) -> bool:
+    """Kill what is left in carpool's build cgroups called ``name`` (or ``name-*``); rmdir."""
+    ok = True
+    for parent in _cgroup_parents():
+        try:
+            entries = list(os.scandir(parent))
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.name == name or (not exact and entry.name.startswith(name + "-")):
+                ok &= _remove_cgroup(Path(entry.path))
+    return ok
+
+
+def _remove_cgroup(path: Path) -> bool:
+    dirs = sorted((Path(d) for d, _, _ in os.walk(path)), key=lambda p: len(p.parts), reverse=True)
+    deadline = time.monotonic() + 10
+    for directory in dirs:
+        while True:
+            pids = _cgroup_pids(directory)
+            if not pids:
+                break
+            if time.monotonic() > deadline:
+                log.warning("%s: processes %s do not die", directory, pids)
+                return False
+            for pid in pids:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            time.sleep(0.05)
+        try:
+            directory.rmdir()
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            if exc.errno != errno.EBUSY:
+                raise
+            log.warning("%s: cannot remove the cgroup: %s", directory, exc)
+            return False
+    return True
+
+
+def _cgroup_pids(directory: Path) -> list[int]:
+    try:
+        text = (directory / "cgroup.procs").read_text()
+    except OSError:
+        return []
+    return [int(p) for p in text.split()]
 
 
 def host_capabilities() -> list[str]:

@@ -33,6 +33,7 @@ from carpool.builder.project import (
     split_name,
     tiny_name,
 )
+from carpool.builder.sessions import project_lock, recover_builds
 from carpool.errors import BuildError, CarpoolError, ValidationError
 from carpool.store import Store
 
@@ -89,10 +90,19 @@ def _app_from(record_app: Any) -> dict[str, Any]:
 def build_pod(
     store: Store, data_dir: Path, project_dir: Path, options: BuildOptions
 ) -> list[BuildResult]:
+    """One ACI per app and ``target/pod-manifest.json``; one build of a pod at a time."""
     project_dir = project_dir.resolve()
+    target = target_dir(project_dir, options)
+    recover_builds(data_dir)
+    with project_lock(data_dir, target, options.progress):
+        return _build_pod_locked(store, data_dir, project_dir, target, options)
+
+
+def _build_pod_locked(
+    store: Store, data_dir: Path, project_dir: Path, target: Path, options: BuildOptions
+) -> list[BuildResult]:
     pod_name, version, pod, path = _load(project_dir)
     source = str(path)
-    target = target_dir(project_dir, options)
     version = version or generated_version(project_dir, options.source_date_epoch)
     apps = pod.get("apps") or []
     if not isinstance(apps, list) or not apps:

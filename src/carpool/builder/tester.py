@@ -26,6 +26,7 @@ import yaml
 
 from carpool.builder.build import BuildOptions, build_project, target_dir
 from carpool.builder.project import AciProject, parse_manifest
+from carpool.builder.sessions import project_lock
 from carpool.errors import BuildError, CarpoolError
 from carpool.store import ImageRecord, Store
 
@@ -172,6 +173,21 @@ def test_project(
             raise BuildError(f"{project_dir}: no test in tests/")
         options.progress.step("no tests")
         return {}
+    with project_lock(data_dir, target, options.progress):
+        return _test_locked(store, data_dir, project, target, options, fail_without_tests)
+
+
+def _test_locked(
+    store: Store,
+    data_dir: Path,
+    project: AciProject,
+    target: Path,
+    options: BuildOptions,
+    fail_without_tests: bool,
+) -> dict[str, str]:
+    aci = target / "image.aci"
+    if not aci.is_file():
+        raise BuildError(f"{aci}: not built (run carpool build)")
     options.progress.step("installing the image under test")
     known = {record.id for record in store.images()}
     image = store.import_aci(aci, progress=options.progress)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -115,6 +116,16 @@ def _build(obj: CliContext, work_dir: Path, options: Any) -> Any:
     return build_any(Store(obj.data_dir), obj.data_dir, work_dir, options)
 
 
+@contextmanager
+def _building(obj: CliContext, work_dir: Path, progress: Any) -> Iterator[None]:
+    """The whole command as one build of the project: signals stop it cleanly, and a
+    concurrent build/clean/test of the same project waits for it."""
+    from carpool.builder.sessions import project_lock, stop_on_signals
+
+    with stop_on_signals(), project_lock(obj.data_dir, work_dir / "target", progress):
+        yield
+
+
 @click.command()
 @_work_dir
 @_build_options
@@ -129,7 +140,7 @@ def build(
     catch_on_error: bool,
 ) -> None:
     """Build the project into target/image.aci (or one ACI per pod app); print the image ID."""
-    with terminal_progress() as progress:
+    with terminal_progress() as progress, _building(obj, work_dir, progress):
         options = _options(set_env, log_level, no_cache, verbose, progress, catch_on_error)
         results = _build(obj, work_dir, options)
     for result in results:
@@ -138,11 +149,14 @@ def build(
 
 @click.command()
 @_work_dir
-def clean(work_dir: Path) -> None:
-    """Remove the project's target/ directory."""
+@click.pass_obj
+def clean(obj: CliContext, work_dir: Path) -> None:
+    """Remove the project's target/ directory (and what interrupted builds left behind)."""
     from carpool.builder.build import clean as clean_target
+    from carpool.builder.sessions import stop_on_signals
 
-    clean_target(work_dir)
+    with stop_on_signals():
+        clean_target(work_dir, data_dir=obj.data_dir)
 
 
 @click.command()
@@ -166,7 +180,7 @@ def install(
     from carpool.store import Store
 
     store = Store(obj.data_dir)
-    with terminal_progress() as progress:
+    with terminal_progress() as progress, _building(obj, work_dir, progress):
         options = _options(set_env, log_level, no_cache, verbose, progress, catch_on_error)
         results = _build(obj, work_dir, options)
         if run_tests:
@@ -211,7 +225,7 @@ def test(
     from carpool.builder.tester import test_project
     from carpool.store import Store
 
-    with terminal_progress() as progress:
+    with terminal_progress() as progress, _building(obj, work_dir, progress):
         options = _options(set_env, log_level, no_cache, verbose, progress, catch_on_error)
         _build(obj, work_dir, options)
         report = test_project(

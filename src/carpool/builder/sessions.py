@@ -1,0 +1,341 @@
+"""Build work dirs that never outlive their build, and clean-up after crashed builds.
+
+A build mounts overlays, runs runc containers (with cgroups) and writes a work dir.
+Each build owns a *session*: ``<data dir>/builds/<id>/`` plus ``<id>.lock``, which
+the building process holds (``flock``) for its whole life; its containers are named
+``carpool-build-<id>-<n>`` in the runc root ``<data dir>/build-runc`` and their
+cgroups ``/carpool/carpool-build-<id>-<n>``.  When the session ends it removes all
+of that itself (also on errors, SIGINT and SIGTERM).
+
+A process that was SIGKILLed cannot; its lock, though, is released by the kernel.
+:func:`recover_builds` (run at the start of every build and ``clean``, and fit for
+``carpool gc``) finds the sessions whose lock nobody holds and removes what they
+left: containers (``runc delete --force``), processes left in their cgroups, the
+cgroups, overlay mounts, the work dir.  A session whose lock is held belongs to a
+live build and is never touched.
+
+:func:`project_lock` makes two builds of one project (one target dir) take turns.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import logging
+import os
+import signal
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from carpool.builder.container import remove_cgroups, remove_container, unmount_all
+from carpool.errors import BuildError
+from carpool.oci.runc import Runc
+from carpool.progress import SILENT, Progress
+from carpool.runtime import linux
+from carpool.store.fsutil import remove_tree
+
+log = logging.getLogger(__name__)
+
+BUILDS_DIR = "builds"
+RUNC_DIR = "build-runc"
+CONTAINER_PREFIX = "carpool-build-"
+_LOCK_SUFFIX = ".lock"
+_RECOVER_LOCK = ".recover.lock"
+_PROJECTS_DIR = "projects"
+
+
+def builds_dir(data_dir: Path) -> Path:
+    return data_dir / BUILDS_DIR
+
+
+def runc_root(data_dir: Path) -> Path:
+    return data_dir / RUNC_DIR
+
+
+@dataclass
+class BuildSession:
+    """One build's work dir and the names of its containers."""
+
+    id: str
+    work: Path
+    runc_root: Path
+    _count: int = field(default=0, repr=False)
+
+    def new_container_id(self) -> str:
+        self._count += 1
+        return f"{CONTAINER_PREFIX}{self.id}-{self._count}"
+
+
+def _session_of(container_id: str) -> str | None:
+    """The session ID in a build container's name (older names: the whole suffix)."""
+    if not container_id.startswith(CONTAINER_PREFIX):
+        return None
+    rest = container_id[len(CONTAINER_PREFIX) :]
+    return rest.split("-", 1)[0] or None
+
+
+def _locked_fd(path: Path, *, blocking: bool) -> int | None:
+    """An fd holding an exclusive flock on ``path`` (created if missing); None if busy."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _new_locked_file(path: Path) -> int:
+    """Create ``path`` already locked: nobody ever sees it unlocked."""
+    temp = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
+    fd = os.open(temp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        os.rename(temp, path)
+    except BaseException:
+        os.close(fd)
+        with contextlib.suppress(OSError):
+            temp.unlink()
+        raise
+    return fd
+
+
+@contextlib.contextmanager
+def build_session(data_dir: Path) -> Iterator[BuildSession]:
+    """A fresh work dir, locked for this process; everything in it is removed at the end."""
+    builds = builds_dir(data_dir)
+    builds.mkdir(parents=True, exist_ok=True)
+    session_id = uuid.uuid4().hex[:12]
+    lock = builds / f"{session_id}{_LOCK_SUFFIX}"
+    fd = _new_locked_file(lock)
+    session = BuildSession(session_id, builds / session_id, runc_root(data_dir))
+    try:
+        session.work.mkdir()
+        yield session
+    finally:
+        try:
+            with deferred_signals():
+                if _remove_session(data_dir, session_id, session.work):
+                    lock.unlink(missing_ok=True)
+        finally:
+            os.close(fd)
+
+
+def recover_builds(data_dir: Path) -> list[str]:
+    """Remove what builds killed without a chance to clean up left; what was removed.
+
+    Sessions held by a live process are skipped, so this is safe while other builds
+    of the same data dir run.
+    """
+    builds = builds_dir(data_dir)
+    root = runc_root(data_dir)
+    if not builds.is_dir() and not root.is_dir():
+        return []
+    builds.mkdir(parents=True, exist_ok=True)
+    removed: list[str] = []
+    recover_fd = _locked_fd(builds / _RECOVER_LOCK, blocking=True)
+    assert recover_fd is not None
+    try:
+        candidates: set[str] = set()
+        for entry in os.scandir(builds):
+            name = entry.name
+            if name.startswith("."):
+                if ".lock." in name and _stale(entry.path):  # a creation that crashed
+                    with contextlib.suppress(OSError):
+                        os.unlink(entry.path)
+                continue
+            candidates.add(name[: -len(_LOCK_SUFFIX)] if name.endswith(_LOCK_SUFFIX) else name)
+        for container_id in Runc.at(root).list_ids() if root.is_dir() else []:
+            session_id = _session_of(container_id)
+            if session_id is not None:
+                candidates.add(session_id)
+        for session_id in sorted(candidates - {_PROJECTS_DIR}):
+            lock = builds / f"{session_id}{_LOCK_SUFFIX}"
+            fd = _locked_fd(lock, blocking=False)
+            if fd is None:
+                continue  # a live build
+            try:
+                what = _describe(data_dir, session_id)
+                if _remove_session(data_dir, session_id, builds / session_id):
+                    lock.unlink(missing_ok=True)
+                    if what:
+                        removed.append(f"build {session_id}: {', '.join(what)}")
+            finally:
+                os.close(fd)
+    finally:
+        os.close(recover_fd)
+    for line in removed:
+        log.info("removed the leftovers of an interrupted %s", line)
+    return removed
+
+
+def _stale(path: str, age: float = 60.0) -> bool:
+    try:
+        return time.time() - os.lstat(path).st_mtime > age
+    except OSError:
+        return False
+
+
+def _describe(data_dir: Path, session_id: str) -> list[str]:
+    what = []
+    containers = _containers(data_dir, session_id)
+    if containers:
+        what.append(f"{len(containers)} container(s)")
+    mounts = linux.mountpoints_under(str(builds_dir(data_dir) / session_id))
+    if mounts:
+        what.append(f"{len(mounts)} mount(s)")
+    if (builds_dir(data_dir) / session_id).exists():
+        what.append("work dir")
+    return what
+
+
+def _containers(data_dir: Path, session_id: str) -> list[str]:
+    root = runc_root(data_dir)
+    if not root.is_dir():
+        return []
+    return [c for c in Runc.at(root).list_ids() if _session_of(c) == session_id]
+
+
+def _remove_session(data_dir: Path, session_id: str, work: Path) -> bool:
+    """Containers, cgroups, mounts and work dir of one session; False if some remain."""
+    clean = True
+    for container_id in _containers(data_dir, session_id):
+        clean &= remove_container(runc_root(data_dir), container_id)
+    clean &= remove_cgroups(f"{CONTAINER_PREFIX}{session_id}")
+    try:
+        unmount_all(work)
+    except OSError as exc:
+        log.warning("cannot unmount the build mounts under %s: %s", work, exc)
+    if linux.mountpoints_under(str(work)):
+        log.warning("%s: still mounted; left for the next clean-up", work)
+        return False  # never delete through a mount
+    try:
+        remove_tree(work)
+    except OSError as exc:
+        log.warning("cannot remove %s: %s", work, exc)
+        return False
+    return clean
+
+
+# ------------------------------------------------------------------- project locks
+_held: dict[Path, list[int]] = {}  # lock path -> [fd, depth]
+_held_guard = threading.Lock()
+
+
+@contextlib.contextmanager
+def project_lock(data_dir: Path, target: Path, progress: Progress = SILENT) -> Iterator[None]:
+    """One build of ``target`` at a time; others wait (re-entrant within a process)."""
+    key = hashlib.sha256(str(target.resolve()).encode()).hexdigest()[:24]
+    path = builds_dir(data_dir) / _PROJECTS_DIR / f"{key}{_LOCK_SUFFIX}"
+    with _held_guard:
+        held = _held.get(path)
+        if held is not None:
+            held[1] += 1
+    if held is None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = _locked_fd(path, blocking=False)
+        if fd is None:
+            progress.step(f"waiting for another build of {target} to finish")
+            fd = _locked_fd(path, blocking=True)
+            assert fd is not None
+        with _held_guard:
+            _held[path] = held = [fd, 1]
+    try:
+        yield
+    finally:
+        with _held_guard:
+            held[1] -= 1
+            last = held[1] == 0
+            if last:
+                del _held[path]
+        if last:
+            os.close(held[0])
+
+
+# ------------------------------------------------------------------------- signals
+class BuildInterrupted(BuildError):
+    """SIGINT, SIGTERM or SIGHUP stopped a build (after it cleaned up)."""
+
+    def __init__(self, signum: int) -> None:
+        name = signal.Signals(signum).name
+        super().__init__(f"interrupted by {name}: the build was stopped and cleaned up")
+        self.exit_code = 128 + signum
+
+
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+class _Signals:
+    """What :func:`stop_on_signals` saw (main thread only)."""
+
+    active = False
+    pending: int | None = None  # arrived during a clean-up, raised when it ends
+    raised = False
+    deferred = 0
+
+
+def _on_stop_signal(signum: int, _frame: object) -> None:
+    if _Signals.raised or _Signals.pending is not None:
+        return  # the build is already stopping: let its clean-up finish
+    if _Signals.deferred:
+        _Signals.pending = signum
+        return
+    _Signals.raised = True
+    raise BuildInterrupted(signum)
+
+
+@contextlib.contextmanager
+def stop_on_signals() -> Iterator[None]:
+    """SIGINT/SIGTERM/SIGHUP raise :class:`BuildInterrupted` once; later ones are ignored.
+
+    Python's default would end the process at SIGTERM without running ``finally``
+    blocks, and a second Ctrl-C would break off the clean-up of the first.
+    """
+    if threading.current_thread() is not threading.main_thread() or _Signals.active:
+        yield
+        return
+    _Signals.active, _Signals.pending, _Signals.raised = True, None, False
+    old = {sig: signal.signal(sig, _on_stop_signal) for sig in _STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, previous in old.items():
+            signal.signal(sig, previous)
+        _Signals.active = False
+    if _Signals.pending is not None and not _Signals.raised:
+        _Signals.raised = True
+        raise BuildInterrupted(_Signals.pending)
+
+
+@contextlib.contextmanager
+def deferred_signals() -> Iterator[None]:
+    """Within :func:`stop_on_signals`: a stop signal during clean-up waits for its end."""
+    _Signals.deferred += 1
+    try:
+        yield
+    finally:
+        _Signals.deferred -= 1
+        pending = _Signals.pending
+        if not _Signals.deferred and pending is not None and not _Signals.raised:
+            _Signals.raised = True
+            raise BuildInterrupted(pending)
+
+
+__all__ = [
+    "BuildInterrupted",
+    "BuildSession",
+    "build_session",
+    "deferred_signals",
+    "project_lock",
+    "recover_builds",
+    "stop_on_signals",
+]
