@@ -18,8 +18,19 @@ from typing import Any
 
 from carpool.discovery.payload import Backend
 from carpool.discovery.synapse.config import RouterConfig
+from carpool.errors import CarpoolError
 
 log = logging.getLogger(__name__)
+
+
+def show_traceback(exc: BaseException) -> bool:
+    """Whether a failure a router survives deserves its traceback in the log.
+
+    Expected failures (carpool's own errors, I/O) read well as one line; anything else is
+    a bug that the retry would otherwise hide.
+    """
+    return not isinstance(exc, (CarpoolError, OSError)) or log.isEnabledFor(logging.DEBUG)
+
 
 TICK_INTERVAL = 0.25
 
@@ -119,7 +130,7 @@ class Router(ABC):
             self.last_error = str(exc)
             if initial:
                 raise
-            log.error("router %s: %s", self.name, exc, exc_info=log.isEnabledFor(logging.DEBUG))
+            log.error("router %s: %s", self.name, exc, exc_info=show_traceback(exc))
             self.on_apply_failed(batch)
 
     def on_apply_failed(self, batch: dict[str, list[Backend]]) -> None:

@@ -40,7 +40,7 @@ from carpool.discovery.synapse.haproxy.render import (
     slot_name,
 )
 from carpool.discovery.synapse.haproxy.runtime import HaproxySocketError, ServerState
-from carpool.discovery.synapse.router import Router
+from carpool.discovery.synapse.router import Router, show_traceback
 from carpool.errors import DiscoveryError
 from carpool.fsutil import atomic_write_text
 
@@ -199,7 +199,7 @@ class HaproxyRouter(Router):
             try:
                 self._reload()
             except Exception as exc:
-                log.error("haproxy reload retry failed: %s", exc)
+                log.error("haproxy reload retry failed: %s", exc, exc_info=show_traceback(exc))
             return
         if self.process.managed and not self.process.running():
             log.error("haproxy master exited; restarting it")
