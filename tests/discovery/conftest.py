@@ -1,4 +1,4 @@
-"""Shared fixtures for discovery tests: a real ZooKeeper per test module.
+"""Shared fixtures for discovery tests: a real ZooKeeper per test module, loopback HTTP.
 
 The server is Debian's ``zookeeper`` package (jars in ``/usr/share/java``), started with
 ``java`` on a free loopback port with a short ``tickTime`` so that sessions can be as short
@@ -19,6 +19,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +84,42 @@ def stop_pid(pid: int, timeout: float = 10.0) -> None:
             if not pid_alive(pid):
                 return
             time.sleep(0.05)
+
+
+class LoopbackHttpServer:
+    """A real HTTP server on 127.0.0.1 in its own thread; subclasses say what a GET answers."""
+
+    def __init__(self) -> None:
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                status, body = owner.answer(self.path, self.headers.get("Host", ""))
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = int(self.server.server_address[1])
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread.start()
+        self.running = True
+
+    def answer(self, path: str, host: str) -> tuple[int, bytes]:
+        """Status and body for a GET of ``path`` with ``Host: host``."""
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        """Die like a crashed instance: the port refuses connections at once."""
+        if self.running:
+            self.server.shutdown()
+            self.server.server_close()
+            self.running = False
 
 
 class ZooKeeperServer:

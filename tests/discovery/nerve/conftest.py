@@ -7,23 +7,21 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from tests.discovery.conftest import free_port
+from tests.discovery.conftest import LoopbackHttpServer, free_port
 
 REPO = Path(__file__).resolve().parents[3]
 
 
-class HttpBackend:
+class HttpBackend(LoopbackHttpServer):
     """A real HTTP server on 127.0.0.1 whose answers tests can change on the fly."""
 
     def __init__(self) -> None:
@@ -32,35 +30,15 @@ class HttpBackend:
         self.paths: dict[str, tuple[int, bytes]] = {}
         self.requests: list[tuple[str, str]] = []  # (path, Host header)
         self.fail_next = 0  # answer this many next requests with 500
-        backend = self
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                backend.requests.append((self.path, self.headers.get("Host", "")))
-                status, body = backend.paths.get(self.path, (backend.status, backend.body))
-                if backend.fail_next > 0:
-                    backend.fail_next -= 1
-                    status = 500
-                self.send_response(status)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.port = int(self.server.server_address[1])
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self._thread.start()
-        self.running = True
-
-    def stop(self) -> None:
-        if self.running:
-            self.server.shutdown()
-            self.server.server_close()
-            self.running = False
+    def answer(self, path: str, host: str) -> tuple[int, bytes]:
+        self.requests.append((path, host))
+        status, body = self.paths.get(path, (self.status, self.body))
+        if self.fail_next > 0:
+            self.fail_next -= 1
+            status = 500
+        return status, body
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -27,46 +26,22 @@ from carpool.discovery.synapse.haproxy.runtime import (
     StatsSocket,
     parse_servers_state,
 )
-from tests.discovery.conftest import free_port, pid_alive, stop_pid, wait_for
+from tests.discovery.conftest import LoopbackHttpServer, free_port, pid_alive, stop_pid, wait_for
 
 REPO = Path(__file__).resolve().parents[3]
 
 
-class Backend:
+class Backend(LoopbackHttpServer):
     """A real HTTP server on 127.0.0.1 answering its own name."""
 
     def __init__(self, name: str) -> None:
         self.name = name
         self.hits = 0
-        backend = self
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.0"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                backend.hits += 1
-                body = backend.name.encode()
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.port = int(self.server.server_address[1])
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self._thread.start()
-        self.running = True
-
-    def stop(self) -> None:
-        """Die like a crashed instance: the port refuses connections at once."""
-        if self.running:
-            self.server.shutdown()
-            self.server.server_close()
-            self.running = False
+    def answer(self, path: str, host: str) -> tuple[int, bytes]:
+        self.hits += 1
+        return 200, self.name.encode()
 
 
 @pytest.fixture
