@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 from carpool import __version__
 from tests.conftest import Cli
+from tests.imports import matching, run_and_list_modules
 
 
 def test_version(carpool: Cli) -> None:
@@ -52,3 +54,26 @@ def test_version_does_not_import_command_modules() -> None:
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert proc.stdout.splitlines()[-1] == "HEAVY=", proc.stdout
+
+
+def test_run_help_does_not_import_the_runtime(tmp_path: Path) -> None:
+    proc, modules = run_and_list_modules(["run", "--help"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "--net" in proc.stdout
+    heavy = matching(
+        modules,
+        (
+            "pydantic",
+            "yaml",
+            "rich",
+            "kazoo",
+            "carpool.runtime",
+            "carpool.store",
+            "carpool.oci",
+            "carpool.network",
+            "carpool.appc",
+            "carpool.aci",
+            "carpool.templater",
+        ),
+    )
+    assert heavy == []

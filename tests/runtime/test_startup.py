@@ -1,0 +1,41 @@
+"""``carpool run`` stays lean: what a pod's start-up path must not import."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Cli
+from tests.imports import matching, run_and_list_modules
+
+pytestmark = pytest.mark.host
+
+
+def test_run_path_imports_no_models_yaml_rich_or_builder(
+    carpool: Cli, busybox_aci: Path, tmp_path: Path
+) -> None:
+    carpool("fetch", busybox_aci)  # importing an archive is not the run path
+    proc, modules = run_and_list_modules(
+        ["run", "--net", "none", "example.com/busybox", "--exec", "/bin/true"],
+        tmp_path,
+        env=carpool.env,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "carpool.runtime.supervisor" in modules  # the pod did run
+    heavy = matching(
+        modules,
+        (
+            "pydantic",  # the store's manifests were validated at import
+            "yaml",
+            "rich",
+            "kazoo",
+            "ctypes.util",  # find_library runs ldconfig in a subprocess
+            "carpool.appc",
+            "carpool.aci",
+            "carpool.builder",
+            "carpool.discovery",
+            "carpool.templater",  # only for images with /dgr/templates
+        ),
+    )
+    assert heavy == []
