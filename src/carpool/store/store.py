@@ -137,6 +137,26 @@ class TreeStamp:
         return json.dumps(self.__dict__, indent=1).encode() + b"\n"
 
 
+def _newest_match(entries: dict[str, IndexEntry], wanted: refs.NameReference) -> str | None:
+    """The most recently imported image a name reference matches (rkt's rule), if any."""
+    matches = [
+        (entry.imported_at, image_id)
+        for image_id, entry in entries.items()
+        if wanted.matches(entry.name, entry.labels)
+    ]
+    return max(matches)[1] if matches else None
+
+
+def _complete_image_dir(image: Path, result: ExtractResult) -> None:
+    """Give a fresh extraction what ``cas/images/<id>`` holds besides the archive's files:
+    the manifest (if the archive's was not written as a file) and the rootfs fingerprint
+    that tells later whether the files were changed on disk."""
+    if not (image / "manifest").exists():
+        atomic_write_bytes(image / "manifest", result.manifest_bytes)
+    fingerprint, _ = tree_fingerprint(image / "rootfs")
+    (image / FINGERPRINT).write_text(fingerprint + "\n")
+
+
 def tree_key(layers: Iterable[str]) -> str:
     """rkt's tree-store ID: a hash over the comma-joined layer IDs, in render order."""
     digest = hashlib.sha512(",".join(layers).encode()).hexdigest()
@@ -230,11 +250,7 @@ class Store:
         self, result: ExtractResult, blob: Path, image: Path, blob_size: int
     ) -> ImageRecord:
         image_id = str(result.image_id)
-        manifest_file = image / "manifest"
-        if not manifest_file.exists():
-            atomic_write_bytes(manifest_file, result.manifest_bytes)
-        fingerprint, _ = tree_fingerprint(image / "rootfs")
-        (image / FINGERPRINT).write_text(fingerprint + "\n")
+        _complete_image_dir(image, result)
         with file_lock(self.layout.index_lock):
             entries = self._index()
             final_blob = self.layout.blob(image_id)
@@ -305,14 +321,9 @@ class Store:
                 raise AmbiguousImageError(f"image ID {ref} is ambiguous: {listed}")
             return self._record(found[0], entries[found[0]])
         wanted = refs.parse_name_reference(ref)
-        matches = [
-            (entry.imported_at, image_id)
-            for image_id, entry in entries.items()
-            if wanted.matches(entry.name, entry.labels)
-        ]
-        if not matches:
+        image_id = _newest_match(entries, wanted)
+        if image_id is None:
             raise ImageNotFoundError(f"no image {wanted} in the store")
-        _, image_id = max(matches)
         return self._record(image_id, entries[image_id])
 
     def manifest(self, image_id: str) -> ImageManifest:
@@ -366,16 +377,12 @@ class Store:
                 f"dependency {wanted} (imageID {image_id}) of {parent.name} is not in the "
                 "store; fetch it first"
             )
-        matches = [
-            (entry.imported_at, image_id)
-            for image_id, entry in entries.items()
-            if wanted.matches(entry.name, entry.labels)
-        ]
-        if not matches:
+        found_id = _newest_match(entries, wanted)
+        if found_id is None:
             raise MissingDependencyError(
                 f"dependency {wanted} of {parent.name} is not in the store; fetch it first"
             )
-        return max(matches)[1]
+        return found_id
 
     def render_tree(self, image_id: str, *, progress: Progress = SILENT) -> Path:
         """The rootfs of ``image_id`` rendered with its dependencies (read-only: share it).
@@ -432,10 +439,7 @@ class Store:
                     "run 'carpool image verify'"
                 )
             fresh = work / "image"
-            if not (fresh / "manifest").exists():
-                atomic_write_bytes(fresh / "manifest", result.manifest_bytes)
-            fingerprint, _ = tree_fingerprint(fresh / "rootfs")
-            (fresh / FINGERPRINT).write_text(fingerprint + "\n")
+            _complete_image_dir(fresh, result)
             remove_path(self.layout.image_dir(image_id), self.layout.trash)
             os.rename(fresh, self.layout.image_dir(image_id))
             return result
