@@ -424,7 +424,7 @@ def _build_locked(
     options.progress.step(f"building {project.name}:{version}")
     tree_progress = options.progress
     # the store's shared lock (held by the workspace) keeps gc off the trees we mount
-    with store.workspace("build-"), build_session(data_dir) as session:
+    with store.workspace("build-") as held, build_session(data_dir, held) as session:
         dep_trees = [store.render_tree(d.id, progress=tree_progress) for d in deps]
         builder_trees = [store.render_tree(d.id, progress=tree_progress) for d in builder_deps]
         full, dgr_only = default_builder(data_dir)

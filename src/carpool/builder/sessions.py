@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import json
 import logging
 import os
 import signal
@@ -37,6 +38,7 @@ from carpool.errors import BuildError
 from carpool.oci.runc import Runc
 from carpool.progress import SILENT, Progress
 from carpool.runtime import linux
+from carpool.store import Store
 from carpool.store.fsutil import remove_tree
 
 log = logging.getLogger(__name__)
@@ -93,13 +95,13 @@ def _locked_fd(path: Path, *, blocking: bool) -> int | None:
     return fd
 
 
-def _new_locked_file(path: Path) -> int:
+def _new_locked_file(path: Path, content: bytes) -> int:
     """Create ``path`` already locked: nobody ever sees it unlocked."""
     temp = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
     fd = os.open(temp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
-        os.write(fd, f"{os.getpid()}\n".encode())
+        os.write(fd, content)
         os.rename(temp, path)
     except BaseException:
         os.close(fd)
@@ -110,13 +112,18 @@ def _new_locked_file(path: Path) -> int:
 
 
 @contextlib.contextmanager
-def build_session(data_dir: Path) -> Iterator[BuildSession]:
-    """A fresh work dir, locked for this process; everything in it is removed at the end."""
+def build_session(data_dir: Path, store_workspace: Path | None = None) -> Iterator[BuildSession]:
+    """A fresh work dir, locked for this process; everything in it is removed at the end.
+
+    ``store_workspace`` (a :meth:`Store.workspace` the build holds for the store's
+    shared lock) is recorded so that it is removed too if this process is killed.
+    """
     builds = builds_dir(data_dir)
     builds.mkdir(parents=True, exist_ok=True)
     session_id = uuid.uuid4().hex[:12]
     lock = builds / f"{session_id}{_LOCK_SUFFIX}"
-    fd = _new_locked_file(lock)
+    record = {"pid": os.getpid(), "store_workspace": str(store_workspace or "")}
+    fd = _new_locked_file(lock, json.dumps(record).encode() + b"\n")
     session = BuildSession(session_id, builds / session_id, runc_root(data_dir))
     try:
         session.work.mkdir()
@@ -166,6 +173,7 @@ def recover_builds(data_dir: Path) -> list[str]:
             try:
                 what = _describe(data_dir, session_id)
                 if _remove_session(data_dir, session_id, builds / session_id):
+                    _remove_store_workspace(data_dir, lock)
                     lock.unlink(missing_ok=True)
                     if what:
                         removed.append(f"build {session_id}: {', '.join(what)}")
@@ -176,6 +184,20 @@ def recover_builds(data_dir: Path) -> list[str]:
     for line in removed:
         log.info("removed the leftovers of an interrupted %s", line)
     return removed
+
+
+def _remove_store_workspace(data_dir: Path, lock: Path) -> None:
+    """The (empty) store workspace a killed build held, named in its lock file."""
+    try:
+        recorded = json.loads(lock.read_text()).get("store_workspace") or ""
+    except (OSError, ValueError, AttributeError):
+        return
+    if not recorded:
+        return
+    workspace = Path(recorded)
+    tmp = Store(data_dir).layout.tmp
+    if workspace.parent == tmp and workspace.name.startswith("build-"):
+        remove_tree(workspace)
 
 
 def _stale(path: str, age: float = 60.0) -> bool:
