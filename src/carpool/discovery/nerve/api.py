@@ -38,6 +38,16 @@ GET /version
 """
 
 
+class _HttpError(Exception):
+    """A request the API refuses; its own class so a ``KeyError`` or ``ValueError`` bug
+    elsewhere is not answered as "unknown service" or "bad request"."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
 class NerveApi:
     def __init__(self, services: list[Service], host: str, port: int) -> None:
         self.services = services
@@ -84,10 +94,8 @@ class NerveApi:
         parts = [unquote(p) for p in url.path.split("/") if p]
         try:
             status, body = self.route(method, parts, query)
-        except ValueError as exc:
-            status, body = 400, {"error": str(exc)}
-        except KeyError as exc:
-            status, body = 404, {"error": f"unknown service {exc.args[0]}"}
+        except _HttpError as exc:
+            status, body = exc.status, {"error": exc.message}
         payload = body if isinstance(body, str) else json.dumps(body) + "\n"
         data = payload.encode()
         request.send_response(status)
@@ -101,7 +109,7 @@ class NerveApi:
         for service in self.services:
             if service.config.name == name:
                 return service
-        raise KeyError(name)
+        raise _HttpError(404, f"unknown service {name}")
 
     def route(self, method: str, parts: list[str], query: dict[str, str]) -> tuple[int, Any]:
         truthy = {"true", "1", "yes"}
@@ -142,9 +150,9 @@ class NerveApi:
             try:
                 weight = int(action[1])
             except ValueError:
-                raise ValueError(f"weight {action[1]!r} is not an integer") from None
+                raise _HttpError(400, f"weight {action[1]!r} is not an integer") from None
             if not 1 <= weight <= 255:
-                raise ValueError(f"weight {weight} is outside 1..255")
+                raise _HttpError(400, f"weight {weight} is outside 1..255")
             for s in targets:
                 s.set_weight(weight)
             return 200, [s.status_json() for s in targets]
