@@ -9,17 +9,19 @@ from __future__ import annotations
 import gc
 import importlib
 import importlib.util
-import logging
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from carpool import __version__
 from carpool.cli.context import CliContext
 from carpool.errors import CarpoolError
+
+if TYPE_CHECKING:
+    import logging
 
 # command name -> "module:attribute".  A command whose module is not written yet
 # is simply not offered; the map is the single place listing carpool's commands.
@@ -103,25 +105,33 @@ def cli(ctx: click.Context, data_dir: Path, debug: bool) -> None:
 
 
 def _configure_logging(debug: bool) -> None:
+    # imported here, not at the top: ``carpool --version`` exits before any command
+    # runs and so never needs logging
+    import logging
+
     handler = logging.StreamHandler(sys.stderr)
     if debug:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     else:
-        handler.setFormatter(_PlainFormatter())
+        handler.setFormatter(_plain_formatter())
     root = logging.getLogger("carpool")
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if debug else logging.INFO)
     root.propagate = False
 
 
-class _PlainFormatter(logging.Formatter):
+def _plain_formatter() -> logging.Formatter:
     """``warning: …`` lines for users; info messages print bare."""
+    import logging
 
-    def format(self, record: logging.LogRecord) -> str:
-        message = record.getMessage()
-        if record.levelno >= logging.WARNING:
-            return f"{record.levelname.lower()}: {message}"
-        return message
+    class PlainFormatter(logging.Formatter):
+        def format(self, record: logging.LogRecord) -> str:
+            message = record.getMessage()
+            if record.levelno >= logging.WARNING:
+                return f"{record.levelname.lower()}: {message}"
+            return message
+
+    return PlainFormatter()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -132,6 +142,8 @@ def main(argv: list[str] | None = None) -> None:
         result = cli.main(args=args, prog_name="carpool", standalone_mode=False)
     except CarpoolError as exc:
         if debug:
+            import logging
+
             logging.getLogger("carpool").exception("failed")
         _fail(str(exc), exc.exit_code)
     except click.exceptions.Abort:
