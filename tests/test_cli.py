@@ -77,3 +77,9 @@ def test_run_help_does_not_import_the_runtime(tmp_path: Path) -> None:
         ),
     )
     assert heavy == []
+
+
+def test_version_imports_neither_logging_nor_dataclasses(tmp_path: Path) -> None:
+    proc, modules = run_and_list_modules(["--version"], tmp_path)
+    assert proc.stdout.strip() == f"carpool, version {__version__}"
+    assert matching(modules, ("logging", "dataclasses", "json", "subprocess")) == []
