@@ -16,6 +16,7 @@ from carpool.discovery.payload import Backend, encode_airbnb, encode_go_nerve
 from carpool.discovery.registry import RegistrySpec, open_registry
 from carpool.discovery.synapse.config import load_config, split_listen_lines
 from carpool.discovery.synapse.haproxy.render import server_options
+from carpool.discovery.synapse.routers import TemplateRouter
 from tests.discovery.synapse.conftest import free_port, haproxy_router, http_get, wait_for
 
 
@@ -155,6 +156,40 @@ def test_airbnb_config_is_read(tmp_path: Path) -> None:
     assert server_options(services["search"].server_options, backend) == (
         "check inter 2s cookie i-1 backup"
     )
+
+
+def test_airbnb_file_output_writes_one_json_file_per_service(tmp_path: Path) -> None:
+    path = tmp_path / "synapse.yml"
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "services": {
+                    "web": {
+                        "discovery": {
+                            "method": "zookeeper",
+                            "hosts": ["127.0.0.1:2181"],
+                            "path": "/n/web",
+                        },
+                        "haproxy": {"port": 3215},
+                    }
+                },
+                "haproxy": {
+                    "global": ["daemon"],
+                    "defaults": ["mode http"],
+                    "config_file_path": str(tmp_path / "haproxy.cfg"),
+                },
+                "file_output": {"output_directory": str(tmp_path / "out")},
+            }
+        )
+    )
+    router_config = load_config(path).routers[1]
+    assert router_config.type == "template"
+    router = TemplateRouter(router_config)
+    backend = Backend(host="10.0.0.2", port=8080, name="i-1")
+    router.current = {"web": [backend]}
+    router.apply({"web": [backend]}, initial=True)
+    written = json.loads((tmp_path / "out" / "web.json").read_text())
+    assert [(b["host"], b["port"], b["name"]) for b in written] == [("10.0.0.2", 8080, "i-1")]
 
 
 def test_listen_lines_split_by_keyword() -> None:
