@@ -135,6 +135,9 @@ class TemplateOptions:
     mode: int = 0o644
     post_command: list[str] | None = None
     post_command_timeout: float = 2.0
+    #: Airbnb's file_output: ``<service>.json`` per service in ``destination`` (a directory)
+    #: instead of rendering ``template``
+    json_per_service: bool = False
 
 
 @dataclass
@@ -631,9 +634,10 @@ def _load_airbnb(root: Fields, path: Path, data_dir: Path | None) -> SynapseConf
                 type="template",
                 services=[_copy_service(s) for s in services],
                 template=TemplateOptions(
-                    template=_FILE_OUTPUT_TEMPLATE,
+                    template="",
                     template_name="file_output",
                     destination=Path(output_dir),
+                    json_per_service=True,
                 ),
             )
         )
@@ -647,10 +651,6 @@ def _load_airbnb(root: Fields, path: Path, data_dir: Path | None) -> SynapseConf
         api_host=(api.text("host", default="127.0.0.1") if api else None) or "127.0.0.1",
         api_port=api_port or 0,
     )
-
-
-#: file_output writes ``<service>.json`` per service: marked for the template router.
-_FILE_OUTPUT_TEMPLATE = "\x00file_output"
 
 
 def _copy_service(service: ServiceConfig) -> ServiceConfig:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from carpool.discovery.payload import Backend
-from carpool.discovery.synapse.config import _FILE_OUTPUT_TEMPLATE, RouterConfig
+from carpool.discovery.synapse.config import RouterConfig
 from carpool.discovery.synapse.router import Router
 from carpool.discovery.synapse.watcher import backend_view
 from carpool.errors import DiscoveryError
@@ -75,7 +75,7 @@ class TemplateRouter(Router):
         ]
 
     def apply(self, batch: dict[str, list[Backend]], *, initial: bool) -> None:
-        if self.options.template == _FILE_OUTPUT_TEMPLATE:
+        if self.options.json_per_service:
             self._file_output(batch)
             return
         from carpool.templater import render_string
