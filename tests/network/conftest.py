@@ -8,6 +8,7 @@ other engineers on 172.16.28.0/24 never clash with ours.
 from __future__ import annotations
 
 import fcntl
+import ipaddress
 import json
 import os
 import subprocess
@@ -314,3 +315,90 @@ def forward_port() -> int:
         _claimed.append(fd)
         return port
     raise RuntimeError("no free host port for a forward")
+
+
+# -- the built-in default network on a test subnet -----------------------------
+
+# ``python -c LAUNCHER SUBNET ARGS…``: the carpool CLI with its built-in default on SUBNET
+LAUNCHER = (
+    "import sys, carpool.network.config as c; c.DEFAULT_SUBNET = sys.argv.pop(1); "
+    "from carpool.cli.main import main; main()"
+)
+
+
+@pytest.fixture
+def builtin_subnet(config_dir: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """carpool's own ``default`` network (no net.d override), moved to a fresh subnet."""
+    from carpool.network import config
+
+    net = next_subnet()
+    monkeypatch.setattr(config, "DEFAULT_SUBNET", net)
+    return net
+
+
+@pytest.fixture
+def pod_builtin_subnet(carpool: Any, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The CLI (``carpool`` and background pods) with the built-in default on a fresh subnet."""
+    import sys
+
+    import tests.conftest
+
+    net = next_subnet()
+    monkeypatch.setattr(tests.conftest, "CARPOOL", [sys.executable, "-c", LAUNCHER, net])
+    return net
+
+
+def masquerade_rules(subnet: str) -> list[str]:
+    """The nat lines of carpool's masquerading of ``subnet`` (jump and chain)."""
+    from carpool.network.masquerade import chain
+
+    text = subprocess.run(["iptables-save", "-t", "nat"], capture_output=True, text=True).stdout
+    return [line for line in text.splitlines() if chain(subnet) in line]
+
+
+class Outside:
+    """A netns standing for the world outside the host, behind a veth with its own subnet.
+
+    It has no route to pod subnets: a pod's packets are only answered when the
+    host masquerades them to its own address on this link.
+    """
+
+    def __init__(self) -> None:
+        net = ipaddress.ip_network(next_subnet())
+        self.host_address, self.address = (str(a) for a in list(net.hosts())[:2])
+        self.ns = Netns()
+        self.link = f"cpo{uuid.uuid4().hex[:8]}"
+        subprocess.run(
+            [
+                "ip",
+                "link",
+                "add",
+                self.link,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                "eth0",
+                "netns",
+                self.ns.name,
+            ],
+            check=True,
+        )
+        subprocess.run(
+            ["ip", "addr", "add", f"{self.host_address}/24", "dev", self.link], check=True
+        )
+        subprocess.run(["ip", "link", "set", self.link, "up"], check=True)
+        ns_ip = ["ip", "-n", self.ns.name]
+        subprocess.run([*ns_ip, "addr", "add", f"{self.address}/24", "dev", "eth0"], check=True)
+        subprocess.run([*ns_ip, "link", "set", "eth0", "up"], check=True)
+
+    def delete(self) -> None:
+        subprocess.run(["ip", "link", "del", self.link], capture_output=True, check=False)
+        self.ns.delete()
+
+
+@pytest.fixture
+def outside() -> Iterator[Outside]:
+    world = Outside()
+    yield world
+    world.delete()

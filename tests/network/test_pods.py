@@ -18,6 +18,7 @@ from tests.network.conftest import (
     cni_rules,
     forward_port,
     leases,
+    masquerade_rules,
     next_subnet,
 )
 
@@ -248,6 +249,18 @@ def links_on(subnet: str) -> set[str]:
     }
 
 
+def links_gone(subnet: str, timeout: float = 5) -> bool:
+    """No host link on ``subnet`` left, allowing for the kernel's clean-up of dead netns.
+
+    On the built-in network a stopped pod's veth goes with its netns, which the
+    kernel destroys in the background shortly after the pod's namespaces are released.
+    """
+    deadline = time.monotonic() + timeout
+    while links_on(subnet) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return links_on(subnet) == set()
+
+
 def subnet_rules(subnet: str) -> list[str]:
     prefix = subnet.rsplit(".", 1)[0] + "."
     return [r for r in cni_rules() if prefix in r]
@@ -281,8 +294,9 @@ def _cycles(carpool: Any, server_aci: Path, background: Any, subnet: str, count:
         else:
             carpool("run", server_aci, "--exec", "/bin/true")
     carpool("gc", "--grace", "0s")
-    assert links_on(subnet) == set()
+    assert links_gone(subnet)
     assert subnet_rules(subnet) == [] and cni_rules(*uuids) == []
+    assert masquerade_rules(subnet) == []
     assert leases(carpool.data_dir) == []
     assert [p for p in (carpool.data_dir / "pods").glob("*/*")] == []
     others_busy = {n for n in links() ^ links_before if n.startswith("veth")}
@@ -297,8 +311,45 @@ def test_run_stop_kill_cycles_leave_nothing(
     _cycles(carpool, server_aci, background, pod_subnet, 9)
 
 
+def test_run_stop_kill_cycles_on_the_builtin_network_leave_nothing(
+    carpool: Any, server_aci: Path, pod_builtin_subnet: str, background: Any
+) -> None:
+    _cycles(carpool, server_aci, background, pod_builtin_subnet, 9)
+
+
 @pytest.mark.slow
 def test_hundred_cycles_leave_nothing(
-    carpool: Any, server_aci: Path, pod_subnet: str, background: Any
+    carpool: Any, server_aci: Path, pod_builtin_subnet: str, background: Any
 ) -> None:
-    _cycles(carpool, server_aci, background, pod_subnet, 100)
+    """On the network ``carpool run`` uses unless told otherwise: the built-in default."""
+    _cycles(carpool, server_aci, background, pod_builtin_subnet, 100)
+
+
+def test_builtin_network_through_the_cli(
+    carpool: Any, server_aci: Path, pod_builtin_subnet: str, background: Any
+) -> None:
+    """One masquerade rule while pods run, portmap only for the pod that forwards a port."""
+    subnet = pod_builtin_subnet
+    host_port = forward_port()
+    server = background("--port", f"http:{host_port}", str(server_aci))
+    plain = background(str(server_aci))
+    uuids = [server.uuid(), plain.uuid()]
+    nets = [wait_network(carpool, u) for u in uuids]
+    for [net] in nets:
+        assert net["netName"] == "default"
+        assert ipaddress.ip_address(net["ip"]) in ipaddress.ip_network(subnet)
+    assert [n[0]["portMappings"] for n in nets] == [
+        [{"hostPort": host_port, "containerPort": 8080, "protocol": "tcp"}],
+        [],
+    ]
+    assert len(masquerade_rules(subnet)) == 4  # chain, jump and its two rules
+    assert fetch("127.0.0.1", host_port) == "hello-from-pod"
+    carpool("stop", "--force", uuids[0])
+    server.proc.wait(30)
+    assert len(masquerade_rules(subnet)) == 4  # the other pod still uses the network
+    carpool("stop", "--force", uuids[1])
+    plain.proc.wait(30)
+    assert masquerade_rules(subnet) == [] and subnet_rules(subnet) == []
+    assert leases(carpool.data_dir) == []
+    assert links_gone(subnet)
+    assert_portmap_chains_pruned()

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from carpool.errors import NetworkError, UsageError
-from carpool.network import config, dns, specs
+from carpool.network import config, dns, masquerade, specs
 from carpool.network.attachments import Attachment, _plugin_conf, prepare_config
 from carpool.network.iptables import masquerade_chain
 from carpool.network.result import summarize
@@ -26,13 +26,52 @@ def test_builtin_default_is_rkts_network_with_portmap(tmp_path: Path) -> None:
     default = nets["default"]
     assert default.source == "built-in" and default.cni_version in config.SUPPORTED_VERSIONS
     ptp, portmap = default.plugins
-    assert ptp["type"] == "ptp" and ptp["ipMasq"] is True
+    # masqueraded like rkt's, but by carpool once for the subnet, not by ptp per pod
+    assert ptp["type"] == "ptp" and ptp["ipMasq"] is False
+    assert default.masquerade == "172.16.28.0/24"
     assert ptp["ipam"] == {
         "type": "host-local",
         "subnet": "172.16.28.0/24",
         "routes": [{"dst": "0.0.0.0/0"}],
     }
     assert portmap == {"type": "portmap", "capabilities": {"portMappings": True}, "snat": True}
+    assert "portMappings" in default.capabilities()
+    recorded = default.to_json()
+    assert recorded[config.MASQUERADE_KEY] == "172.16.28.0/24"
+    assert recorded[config.GO_WITH_NETNS_KEY] is True
+
+
+def test_builtin_default_chains_portmap_only_for_port_maps(tmp_path: Path) -> None:
+    default = config.load_all(tmp_path)["default"]
+    assert [p["type"] for p in default.for_pod(maps_ports=False).plugins] == ["ptp"]
+    assert default.for_pod(maps_ports=True) == default
+    assert default.for_pod(maps_ports=False).masquerade == default.masquerade
+
+
+def test_user_configs_run_as_written(tmp_path: Path) -> None:
+    """No carpool masquerading or portmap pruning for net.d files, whatever keys they carry."""
+    net_d = tmp_path / "net.d"
+    chain = {
+        "cniVersion": "1.0.0",
+        "name": "default",
+        config.MASQUERADE_KEY: "10.1.0.0/24",
+        config.GO_WITH_NETNS_KEY: True,
+        "plugins": [
+            {
+                "type": "ptp",
+                "ipMasq": True,
+                "ipam": {"type": "host-local", "subnet": "10.1.0.0/24"},
+            },
+            {"type": "portmap", "capabilities": {"portMappings": True}},
+        ],
+    }
+    write(net_d, "50-default.conflist", chain)
+    user = config.load_all(tmp_path)["default"]
+    assert user.masquerade is None and not user.interfaces_go_with_netns
+    assert user.for_pod(maps_ports=False) == user
+    recorded = user.to_json()
+    assert config.MASQUERADE_KEY not in recorded and config.GO_WITH_NETNS_KEY not in recorded
+    assert recorded["plugins"][0]["ipMasq"] is True
 
 
 def test_user_configs_override_builtins_first_file_wins(tmp_path: Path) -> None:
@@ -169,6 +208,13 @@ def test_plugin_stdin_follows_the_spec(tmp_path: Path) -> None:
 def test_masquerade_chain_name_matches_the_plugins() -> None:
     # seen on this host: ptp named the chain of network "exp", container "abc" so
     assert masquerade_chain("exp", "abc") == "CNI-063f875b5d88161df4d522c9"
+
+
+def test_carpools_masquerade_chain_name() -> None:
+    name = masquerade.chain("172.16.28.0/24")
+    assert name.startswith("CNI-CARPOOL-") and len(name) <= 28  # iptables' limit
+    assert masquerade.chain("172.16.28.7/24") == name  # the network, however written
+    assert masquerade.chain("172.16.29.0/24") != name
 
 
 def test_resolv_conf_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

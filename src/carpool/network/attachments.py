@@ -12,13 +12,16 @@ from __future__ import annotations
 import copy
 import json
 import os
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from carpool.errors import NetworkError
-from carpool.network import iptables, plugin
-from carpool.network.config import NetworkConfig
+from carpool.network import iptables, masquerade, plugin
+from carpool.network.config import GO_WITH_NETNS_KEY, MASQUERADE_KEY, NetworkConfig
 from carpool.network.result import Summary, summarize
 
 STATE_FILE = "net/attachments.json"
@@ -61,6 +64,16 @@ class Attachment:
 
     def uses(self, plugin_type: str) -> bool:
         return any(p.get("type") == plugin_type for p in self.config["plugins"])
+
+    @property
+    def interfaces_go_with_netns(self) -> bool:
+        return self.config.get(GO_WITH_NETNS_KEY) is True
+
+    @property
+    def masqueraded_subnet(self) -> str | None:
+        """The subnet carpool (not the plugin) masquerades for this network, if any."""
+        subnet = self.config.get(MASQUERADE_KEY)
+        return subnet if isinstance(subnet, str) else None
 
 
 @dataclass
@@ -159,31 +172,71 @@ def _invoke(
 
 
 def add(state: PodNetState, attachment: Attachment) -> dict[str, Any]:
-    """ADD the chain, plugin by plugin, each getting the previous one's result."""
-    prev: dict[str, Any] | None = None
-    for index in range(len(attachment.config["plugins"])):
-        conf = _plugin_conf(attachment, index, prev)
-        result = _invoke("ADD", state, attachment, conf, state.netns)
-        if result is None:
-            raise NetworkError(
-                f"network {attachment.network}: {conf['type']} ADD returned no result"
-            )
-        prev = result
+    """ADD the chain, plugin by plugin, each getting the previous one's result.
+
+    carpool's masquerading of the network (if it does it) is set up meanwhile in a
+    thread: both mostly wait for the kernel.
+    """
+    with _alongside(masquerade.attach, attachment.masqueraded_subnet, state.container_id) as masq:
+        prev: dict[str, Any] | None = None
+        for index in range(len(attachment.config["plugins"])):
+            conf = _plugin_conf(attachment, index, prev)
+            result = _invoke("ADD", state, attachment, conf, state.netns)
+            if result is None:
+                raise NetworkError(
+                    f"network {attachment.network}: {conf['type']} ADD returned no result"
+                )
+            prev = result
+    if masq:
+        raise masq[0]
     assert prev is not None
     return prev
 
 
+@contextmanager
+def _alongside(
+    work: Callable[[str, str], None], subnet: str | None, pod: str
+) -> Iterator[list[NetworkError]]:
+    """Run ``work(subnet, pod)`` in a thread during the block (not at all without a subnet).
+
+    The thread is always joined before the block's own exception, if any,
+    propagates; the list holds the thread's error once the block is left.
+    """
+    errors: list[NetworkError] = []
+    if subnet is None:
+        yield errors
+        return
+
+    def run() -> None:
+        try:
+            work(subnet, pod)
+        except NetworkError as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=run, name=f"masquerade-{pod}")
+    thread.start()
+    try:
+        yield errors
+    finally:
+        thread.join()
+
+
 def delete(state: PodNetState, attachment: Attachment, netns: str) -> list[str]:
-    """DEL the chain in reverse order; every plugin is tried, failures are returned."""
+    """DEL the chain in reverse order; every plugin is tried, failures are returned.
+
+    carpool's masquerading reference is dropped meanwhile, in a thread.
+    """
     version = attachment.config["cniVersion"]
     prev = attachment.result if version in PREV_RESULT_VERSIONS else None
     problems = []
-    for index in reversed(range(len(attachment.config["plugins"]))):
-        conf = _plugin_conf(attachment, index, prev)
-        try:
-            _invoke("DEL", state, attachment, conf, netns)
-        except NetworkError as exc:
-            problems.append(str(exc))
+    with _alongside(masquerade.detach, attachment.masqueraded_subnet, state.container_id) as masq:
+        for index in reversed(range(len(attachment.config["plugins"]))):
+            conf = _plugin_conf(attachment, index, prev)
+            try:
+                _invoke("DEL", state, attachment, conf, netns)
+            except NetworkError as exc:
+                problems.append(str(exc))
+    problems += [str(exc) for exc in masq]
     masquerading = any(
         p.get("type") in ("ptp", "bridge") and p.get("ipMasq") for p in attachment.config["plugins"]
     )

@@ -121,12 +121,13 @@ class CniBackend:
         state = PodNetState(pod_uuid, str(netns), [])
         try:
             for index, (request, conf) in enumerate(zip(requests, confs, strict=True)):
-                runtime = {"portMappings": mappings} if conf.name == port_target else {}
+                forwards = conf.name == port_target
+                runtime = {"portMappings": mappings} if forwards else {}
                 att = Attachment(
                     network=conf.name,
                     ifname=f"eth{index}",
                     args=request.cni_args(),
-                    config=attachments.prepare_config(conf, ipam_dir),
+                    config=attachments.prepare_config(conf.for_pod(maps_ports=forwards), ipam_dir),
                     runtime_config=runtime,
                 )
                 state.attachments.append(att)
@@ -140,14 +141,25 @@ class CniBackend:
             raise
         return describe(state)
 
-    def teardown(self, *, pod_uuid: str, netns: Path | None, pod_dir: Path) -> None:
+    def teardown(
+        self, *, pod_uuid: str, netns: Path | None, pod_dir: Path, netns_dies: bool = False
+    ) -> None:
+        """DEL every network the pod was attached to (idempotent).
+
+        ``netns_dies``: the caller destroys the netns right after.  Networks whose
+        interfaces exist only in the netns (the built-in default's ptp veth) then
+        get DEL without it, which releases the lease and leaves the veth pair to
+        the kernel's netns clean-up, off the caller's clock; deleting a veth in
+        place waits about 30 ms for the kernel.
+        """
         state = PodNetState.load(pod_dir)
         if state is None:
             return
         live = str(netns) if netns is not None and is_netns(netns) else ""
         problems: list[str] = []
         for att in reversed(state.attachments):
-            failures = attachments.delete(state, att, live)
+            in_netns = "" if netns_dies and att.interfaces_go_with_netns else live
+            failures = attachments.delete(state, att, in_netns)
             if att.result is not None:
                 # an ADD that failed cleaned up after itself (CNI spec), and a config
                 # that breaks ADD often breaks DEL too: only attached networks count

@@ -34,8 +34,15 @@ class NetworkBackend(Protocol):
     ) -> dict[str, Any]:
         """Attach the netns to ``networks``; returns what ``status`` shows (``net-info``)."""
 
-    def teardown(self, *, pod_uuid: str, netns: Path | None, pod_dir: Path) -> None:
-        """Undo :meth:`setup` (idempotent; the netns may already be gone)."""
+    def teardown(
+        self, *, pod_uuid: str, netns: Path | None, pod_dir: Path, netns_dies: bool
+    ) -> None:
+        """Undo :meth:`setup` (idempotent; the netns may already be gone).
+
+        ``netns_dies``: the runtime destroys the netns right after (it always does:
+        :func:`teardown` is called just before the pod's namespaces are released),
+        so interfaces that exist only in it may be left to the kernel.
+        """
 
 
 _backend_factory: Callable[[], NetworkBackend] | None = None
@@ -122,13 +129,15 @@ def teardown(pod_uuid: str, nets: list[str], netns: Path | None, pod_dir: Path) 
 
     The backend acts on what it recorded in the pod dir, so a pod whose options
     were lost, or whose ``carpool run`` was killed mid-setup, is detached too.
+    The caller releases the pod's namespaces next (``runtime.setup.teardown``),
+    which destroys the netns and with it the pod's side of every veth.
     """
     entry = _pending.pop(pod_dir, None)
     if entry is not None:
         entry[0].join()  # never DEL while ADD runs; its error was or will not be reported
     if _backend_factory is None and not (pod_dir / CNI_STATE_DIR).exists():
         return  # never attached to a CNI network: nothing to undo
-    _backend().teardown(pod_uuid=pod_uuid, netns=netns, pod_dir=pod_dir)
+    _backend().teardown(pod_uuid=pod_uuid, netns=netns, pod_dir=pod_dir, netns_dies=True)
 
 
 def _info(pod_dir: Path) -> dict[str, Any]:
