@@ -271,7 +271,7 @@ def test_session_expiry_keeps_serving_and_rewatches(
     try:
         synapse.start()
         wait_for(lambda: http_get(port) == "a", timeout=15)
-        (registry,) = synapse.registries.values()
+        (registry,) = synapse.pool.registries()
         with LoadLoop(port) as load:
             expire_session(zk.hosts, registry.client)  # type: ignore[attr-defined]
             time.sleep(0.5)

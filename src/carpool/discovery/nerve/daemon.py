@@ -26,8 +26,9 @@ from types import FrameType
 
 from carpool.discovery.nerve.api import NerveApi
 from carpool.discovery.nerve.config import NerveConfig
-from carpool.discovery.nerve.reporters import RegistryPool, make_reporter
+from carpool.discovery.nerve.reporters import make_reporter
 from carpool.discovery.nerve.service import Service
+from carpool.discovery.registry import RegistryPool
 from carpool.errors import CarpoolError, DiscoveryError
 
 log = logging.getLogger(__name__)

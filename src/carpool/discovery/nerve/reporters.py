@@ -33,7 +33,7 @@ from carpool.discovery.payload import (
     encode_go_nerve,
     go_nerve_node_prefix,
 )
-from carpool.discovery.registry import Registration, Registry, RegistrySpec
+from carpool.discovery.registry import Registration, Registry, RegistryPool, RegistrySpec
 from carpool.fsutil import atomic_write_bytes
 
 log = logging.getLogger(__name__)
@@ -185,31 +185,6 @@ class RegistryReporter(Reporter):
             if self._registration is not None:
                 self._registration.remove()
                 self._registration = None
-
-
-class RegistryPool:
-    """One registry connection per ensemble (or embedded dir), shared by reporters."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._registries: dict[RegistrySpec, Registry] = {}
-
-    def get(self, spec: RegistrySpec) -> Registry:
-        from carpool.discovery.registry import open_registry
-
-        with self._lock:
-            registry = self._registries.get(spec)
-            if registry is None:
-                registry = open_registry(spec)
-                self._registries[spec] = registry
-            return registry
-
-    def close(self) -> None:
-        with self._lock:
-            registries = list(self._registries.values())
-            self._registries.clear()
-        for registry in registries:
-            registry.close()
 
 
 def spec_for(config: ReporterConfig) -> RegistrySpec:

@@ -28,6 +28,7 @@ The contract, for both:
 from __future__ import annotations
 
 import logging
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -213,6 +214,37 @@ def open_registry(spec: RegistrySpec) -> Registry:
     raise DiscoveryError(f"registry: unknown kind {spec.kind!r} (zookeeper or embedded)")
 
 
+class RegistryPool:
+    """One connection per :class:`RegistrySpec`, shared by whatever needs that registry.
+
+    nerve's reporters and synapse's watchers of one ensemble (or embedded dir) then share
+    one session, as the originals did, instead of one per service.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._registries: dict[RegistrySpec, Registry] = {}
+
+    def get(self, spec: RegistrySpec) -> Registry:
+        with self._lock:
+            registry = self._registries.get(spec)
+            if registry is None:
+                registry = open_registry(spec)
+                self._registries[spec] = registry
+            return registry
+
+    def registries(self) -> list[Registry]:
+        with self._lock:
+            return list(self._registries.values())
+
+    def close(self) -> None:
+        with self._lock:
+            registries = list(self._registries.values())
+            self._registries.clear()
+        for registry in registries:
+            registry.close()
+
+
 def default_embedded_dir(carpool_data_dir: Path) -> Path:
     """Where the embedded registry lives inside carpool's data dir."""
     return carpool_data_dir / "discovery" / "registry"
@@ -223,6 +255,7 @@ __all__ = [
     "Registration",
     "Registry",
     "RegistryKind",
+    "RegistryPool",
     "RegistrySpec",
     "Watch",
     "WatchCallback",

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from carpool.discovery.payload import Backend
-from carpool.discovery.registry import Registry, RegistrySpec, open_registry
+from carpool.discovery.registry import RegistryPool
 from carpool.discovery.synapse.config import RouterConfig, SynapseConfig
 from carpool.discovery.synapse.router import Router
 from carpool.discovery.synapse.state import StateFile
@@ -51,7 +51,7 @@ class Synapse:
         ]
         self.state = StateFile(explicit[0] if explicit else state_dir / "synapse-state.json")
         self.routers: list[Router] = []
-        self.registries: dict[RegistrySpec, Registry] = {}
+        self.pool = RegistryPool()
         self.watchers: dict[str, ServiceWatcher] = {}
         self.api: Any = None
         self._stop = threading.Event()
@@ -62,11 +62,7 @@ class Synapse:
         for service in self.config.services:
             if service.name in self.watchers:
                 continue  # the same service in several routers: one watcher feeds them all
-            registry = self.registries.get(service.registry)
-            if registry is None:
-                registry = open_registry(service.registry)
-                self.registries[service.registry] = registry
-            watcher = ServiceWatcher(service, registry, self._on_change)
+            watcher = ServiceWatcher(service, self.pool.get(service.registry), self._on_change)
             if last.get(service.name):
                 watcher.seed(last[service.name])
                 log.info(
@@ -130,9 +126,7 @@ class Synapse:
             self.api = None
         for watcher in self.watchers.values():
             watcher.stop()
-        for registry in self.registries.values():
-            registry.close()
-        self.registries.clear()
+        self.pool.close()
         for router in self.routers:
             try:
                 router.stop()
