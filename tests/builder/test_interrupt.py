@@ -108,19 +108,7 @@ def session_dirs(data_dir: Path) -> list[str]:
 
 def runc_processes(data_dir: Path) -> list[int]:
     """Live processes whose command line names this data dir's build runc root."""
-    needle = str(data_dir / "build-runc").encode()
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
-            state = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if needle in cmdline and state != "Z":
-            found.append(int(entry))
-    return found
+    return processes_naming(str(data_dir / "build-runc"))
 
 
 def alive(pid: int, start_time: str) -> bool:
@@ -238,3 +226,66 @@ def test_a_second_build_of_the_project_waits_for_the_first(cli: Cli, tmp_path: P
     out = cli("aci-version", project / "target/image.aci")
     assert out.stdout == "1\n"
     assert_nothing_left(cli.data_dir)
+
+
+FAKE_DEBOOTSTRAP = """#!/bin/sh
+mount -t tmpfs carpool-test "$1"
+echo "I: mounted"
+sleep 300 &
+wait
+"""
+
+
+def test_debootstrap_mounts_and_processes_die_with_a_killed_carpool(tmp_path: Path) -> None:
+    fake = tmp_path / "fake-debootstrap"
+    fake.write_text(FAKE_DEBOOTSTRAP)
+    fake.chmod(0o755)
+    target = tmp_path / "target"
+    target.mkdir()
+    code = (
+        "from carpool.builder.bootstrap import _run_debootstrap\n"
+        "class Progress:\n"
+        "    def step(self, message): print(message, flush=True)\n"
+        "    def total(self, amount): pass\n"
+        "    def advance(self, amount=1): pass\n"
+        f"_run_debootstrap([{str(fake)!r}, {str(target)!r}], Progress())\n"
+    )
+    carpool = subprocess.Popen(
+        [CARPOOL[0], "-c", code], stdout=subprocess.PIPE, text=True, env=dict(os.environ)
+    )
+    try:
+        assert carpool.stdout is not None
+        assert carpool.stdout.readline() == "debootstrap: mounted\n"
+        assert processes_naming(str(fake))  # the fake debootstrap runs...
+        assert linux.mountpoints_under(str(target)) == []  # ...in a mount namespace of its own
+        carpool.send_signal(signal.SIGKILL)
+        carpool.wait()
+        deadline = time.monotonic() + 5
+        while processes_naming(str(fake)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert processes_naming(str(fake)) == []
+    finally:
+        if carpool.poll() is None:
+            carpool.kill()
+        carpool.wait()
+        for pid in processes_naming(str(fake)):
+            os.kill(pid, signal.SIGKILL)
+        for point in linux.mountpoints_under(str(target)):
+            linux.umount(point, detach=True)
+
+
+def processes_naming(text: str) -> list[int]:
+    """Live processes whose command line contains ``text``."""
+    needle = text.encode()
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+            state = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if needle in cmdline and state != "Z":
+            found.append(int(entry))
+    return found

@@ -15,16 +15,20 @@ bootstrapping again changes nothing.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import platform
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from carpool.builder.container import unmount_all
 from carpool.errors import BuildError, UsageError
 from carpool.progress import SILENT, Progress
 from carpool.store import ImageRecord, Store
@@ -263,7 +267,10 @@ def bootstrap_debian(
         if variant != "-":
             argv.append(f"--variant={variant}")
         argv += [suite, str(rootfs), mirror]
-        status, lines = _run_debootstrap(argv, progress)
+        try:
+            status, lines = _run_debootstrap(argv, progress)
+        finally:
+            unmount_all(work)  # without namespaces (no unshare): debootstrap's own mounts
         if status != 0:
             raise BuildError(f"debootstrap {suite} failed: {lines[-1] if lines else status}")
         _tidy_debian(rootfs)
@@ -280,9 +287,19 @@ _PER_PACKAGE = re.compile(
 
 
 def _run_debootstrap(argv: list[str], progress: Progress) -> tuple[int, list[str]]:
-    """Run debootstrap, its phases (not every package) as progress steps."""
+    """Run debootstrap, its phases (not every package) as progress steps.
+
+    debootstrap mounts ``/proc`` and ``/sys`` in the target and unmounts them only if
+    it ends normally.  It runs in mount and PID namespaces of its own that die with
+    carpool (even SIGKILLed): its mounts and processes cannot outlive the bootstrap.
+    """
     proc = subprocess.Popen(
-        argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        isolated_argv(argv),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        preexec_fn=_die_with_parent(os.getpid()),
     )
     lines: list[str] = []
     try:
@@ -297,6 +314,33 @@ def _run_debootstrap(argv: list[str], progress: Progress) -> tuple[int, list[str
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+UNSHARE = "/usr/bin/unshare"
+
+
+def isolated_argv(argv: list[str]) -> list[str]:
+    """``argv`` in new mount and PID namespaces (util-linux ``unshare``) when root."""
+    unshare = shutil.which("unshare") or UNSHARE
+    if os.geteuid() != 0 or not os.access(unshare, os.X_OK):
+        return argv
+    return [unshare, "--mount", "--propagation", "private", "--pid", "--fork", "--kill-child",
+            *argv]  # fmt: skip
+
+
+def _die_with_parent(parent: int) -> Callable[[], None]:
+    """A ``preexec_fn``: the child gets SIGKILL when the process that started it dies."""
+
+    def preexec() -> None:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before prctl
+            os._exit(1)
+
+    return preexec
+
+
+_PR_SET_PDEATHSIG = 1
 
 
 def _tidy_debian(rootfs: Path) -> None:

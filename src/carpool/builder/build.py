@@ -49,11 +49,11 @@ from carpool.builder.container import (
     run_in_container,
     unmount_all,
 )
+from carpool.builder.interrupts import deferred_signals
 from carpool.builder.project import AciProject, generated_version, parse_manifest
 from carpool.builder.sessions import (
     BuildSession,
     build_session,
-    deferred_signals,
     project_lock,
     recover_builds,
 )
@@ -416,8 +416,6 @@ def _build_locked(
             return cached
     if os.geteuid() != 0:
         raise BuildError("building images needs root (overlay mounts, runc containers)")
-    if target.exists():
-        shutil.rmtree(target)
     started = time.time()
     version = project.version or generated_version(project_dir, sde)
     build_date = float(sde) if sde is not None else started
@@ -430,6 +428,8 @@ def _build_locked(
         full, dgr_only = default_builder(data_dir)
         work = session.work
         try:
+            if target.exists():
+                shutil.rmtree(target)
             upper_only, upper = _run_steps(
                 project, version, session, dep_trees, builder_trees, full, dgr_only, options
             )

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from carpool.builder.interrupts import deferred_signals
 from carpool.errors import BuildError
 from carpool.oci.runc import Runc
 from carpool.oci.spec import (
@@ -156,19 +157,23 @@ def run_in_container(
 
 def _stop(runc: Runc, container_id: str, proc: subprocess.Popen[bytes]) -> None:
     """End a ``runc run`` and remove its container, whatever state either is in."""
-    if proc.poll() is None:
-        # runc may still be creating the container: retry until it can be signalled
-        deadline = time.monotonic() + 5
-        while proc.poll() is None and time.monotonic() < deadline:
-            runc.kill(container_id, "KILL", all_processes=True)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=0.2)
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait()
-    if proc.stdout is not None:
-        proc.stdout.close()
-    remove_container(runc.root, container_id)
+    with deferred_signals():
+        try:
+            if proc.poll() is None:
+                # runc may still be creating the container: retry until it can be signalled
+                deadline = time.monotonic() + 5
+                while proc.poll() is None and time.monotonic() < deadline:
+                    with contextlib.suppress(subprocess.SubprocessError, OSError):
+                        runc.kill(container_id, "KILL", all_processes=True)
+                    with contextlib.suppress(subprocess.TimeoutExpired):
+                        proc.wait(timeout=0.2)
+                if proc.poll() is None:
+                    proc.kill()
+                proc.wait()
+            if proc.stdout is not None:
+                proc.stdout.close()
+        finally:
+            remove_container(runc.root, container_id)
 
 
 def run_interactive(

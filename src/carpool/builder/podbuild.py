@@ -35,6 +35,7 @@ from carpool.builder.project import (
 )
 from carpool.builder.sessions import project_lock, recover_builds
 from carpool.errors import BuildError, CarpoolError, ValidationError
+from carpool.fsutil import atomic_write_bytes, atomic_write_text
 from carpool.store import Store
 
 INHERITED_FIELDS = (
@@ -182,11 +183,13 @@ def _build_pod_locked(
 
         data = json.dumps(manifest, indent=2).encode() + b"\n"
         PodManifest.from_json(data, source=source)
-        (target / "pod-manifest.json").write_bytes(data)
-        (target / "version").write_text(f"{pod_name}:{version}\n")
+        atomic_write_bytes(target / "pod-manifest.json", data)
+        atomic_write_text(target / "version", f"{pod_name}:{version}\n")
     except BaseException:
         for result in results:
             shutil.rmtree(result.aci.parent, ignore_errors=True)
+        for name in ("pod-manifest.json", "version"):  # a former build's, now out of date
+            (target / name).unlink(missing_ok=True)
         raise
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -25,7 +25,6 @@ import hashlib
 import json
 import logging
 import os
-import signal
 import threading
 import time
 import uuid
@@ -34,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from carpool.builder.container import remove_cgroups, remove_container, unmount_all
-from carpool.errors import BuildError
+from carpool.builder.interrupts import deferred_signals
 from carpool.oci.runc import Runc
 from carpool.progress import SILENT, Progress
 from carpool.runtime import linux
@@ -131,7 +130,12 @@ def build_session(data_dir: Path, store_workspace: Path | None = None) -> Iterat
     finally:
         try:
             with deferred_signals():
-                if _remove_session(data_dir, session_id, session.work):
+                try:
+                    removed = _remove_session(data_dir, session_id, session.work)
+                except Exception as exc:  # keep the build's own error; recovery retries
+                    log.warning("cannot clean up build %s: %s", session_id, exc)
+                    removed = False
+                if removed:
                     lock.unlink(missing_ok=True)
         finally:
             os.close(fd)
@@ -145,8 +149,8 @@ def recover_builds(data_dir: Path) -> list[str]:
     """
     builds = builds_dir(data_dir)
     root = runc_root(data_dir)
-    if not builds.is_dir() and not root.is_dir():
-        return []
+    if os.geteuid() != 0 or (not builds.is_dir() and not root.is_dir()):
+        return []  # only root builds (mounts, containers), so only root cleans up
     builds.mkdir(parents=True, exist_ok=True)
     removed: list[str] = []
     recover_fd = _locked_fd(builds / _RECOVER_LOCK, blocking=True)
@@ -179,6 +183,11 @@ def recover_builds(data_dir: Path) -> list[str]:
                         removed.append(f"build {session_id}: {', '.join(what)}")
             finally:
                 os.close(fd)
+        toolboxes = data_dir / "builder"
+        for staging in sorted(toolboxes.glob(".toolbox-*")) if toolboxes.is_dir() else []:
+            if _stale(str(staging), age=600):  # default_builder killed while staging it
+                remove_tree(staging)
+                removed.append(f"default builder staging: {staging.name}")
     finally:
         os.close(recover_fd)
     for line in removed:
@@ -255,7 +264,11 @@ _held_guard = threading.Lock()
 
 @contextlib.contextmanager
 def project_lock(data_dir: Path, target: Path, progress: Progress = SILENT) -> Iterator[None]:
-    """One build of ``target`` at a time; others wait (re-entrant within a process)."""
+    """One build of ``target`` at a time; others wait (re-entrant within a process).
+
+    The lock files (``builds/projects/<hash of the target path>.lock``) stay: a few
+    bytes per project, and deleting a lock file others may wait on is not safe.
+    """
     key = hashlib.sha256(str(target.resolve()).encode()).hexdigest()[:24]
     path = builds_dir(data_dir) / _PROJECTS_DIR / f"{key}{_LOCK_SUFFIX}"
     with _held_guard:
@@ -263,12 +276,10 @@ def project_lock(data_dir: Path, target: Path, progress: Progress = SILENT) -> I
         if held is not None:
             held[1] += 1
     if held is None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = _locked_fd(path, blocking=False)
-        if fd is None:
-            progress.step(f"waiting for another build of {target} to finish")
-            fd = _locked_fd(path, blocking=True)
-            assert fd is not None
+        fd = _acquire(path, target, progress)
+        if fd is None:  # not root: can only reuse a cached build, nothing to guard
+            yield
+            return
         with _held_guard:
             _held[path] = held = [fd, 1]
     try:
@@ -283,81 +294,16 @@ def project_lock(data_dir: Path, target: Path, progress: Progress = SILENT) -> I
             os.close(held[0])
 
 
-# ------------------------------------------------------------------------- signals
-class BuildInterrupted(BuildError):
-    """SIGINT, SIGTERM or SIGHUP stopped a build (after it cleaned up)."""
-
-    def __init__(self, signum: int) -> None:
-        name = signal.Signals(signum).name
-        super().__init__(f"interrupted by {name}: the build was stopped and cleaned up")
-        self.exit_code = 128 + signum
-
-
-_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-
-
-class _Signals:
-    """What :func:`stop_on_signals` saw (main thread only)."""
-
-    active = False
-    pending: int | None = None  # arrived during a clean-up, raised when it ends
-    raised = False
-    deferred = 0
-
-
-def _on_stop_signal(signum: int, _frame: object) -> None:
-    if _Signals.raised or _Signals.pending is not None:
-        return  # the build is already stopping: let its clean-up finish
-    if _Signals.deferred:
-        _Signals.pending = signum
-        return
-    _Signals.raised = True
-    raise BuildInterrupted(signum)
-
-
-@contextlib.contextmanager
-def stop_on_signals() -> Iterator[None]:
-    """SIGINT/SIGTERM/SIGHUP raise :class:`BuildInterrupted` once; later ones are ignored.
-
-    Python's default would end the process at SIGTERM without running ``finally``
-    blocks, and a second Ctrl-C would break off the clean-up of the first.
-    """
-    if threading.current_thread() is not threading.main_thread() or _Signals.active:
-        yield
-        return
-    _Signals.active, _Signals.pending, _Signals.raised = True, None, False
-    old = {sig: signal.signal(sig, _on_stop_signal) for sig in _STOP_SIGNALS}
+def _acquire(path: Path, target: Path, progress: Progress) -> int | None:
     try:
-        yield
-    finally:
-        for sig, previous in old.items():
-            signal.signal(sig, previous)
-        _Signals.active = False
-    if _Signals.pending is not None and not _Signals.raised:
-        _Signals.raised = True
-        raise BuildInterrupted(_Signals.pending)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = _locked_fd(path, blocking=False)
+    except PermissionError:
+        return None
+    if fd is None:
+        progress.step(f"waiting for another build of {target} to finish")
+        fd = _locked_fd(path, blocking=True)
+    return fd
 
 
-@contextlib.contextmanager
-def deferred_signals() -> Iterator[None]:
-    """Within :func:`stop_on_signals`: a stop signal during clean-up waits for its end."""
-    _Signals.deferred += 1
-    try:
-        yield
-    finally:
-        _Signals.deferred -= 1
-        pending = _Signals.pending
-        if not _Signals.deferred and pending is not None and not _Signals.raised:
-            _Signals.raised = True
-            raise BuildInterrupted(pending)
-
-
-__all__ = [
-    "BuildInterrupted",
-    "BuildSession",
-    "build_session",
-    "deferred_signals",
-    "project_lock",
-    "recover_builds",
-    "stop_on_signals",
-]
+__all__ = ["BuildSession", "build_session", "project_lock", "recover_builds"]

@@ -120,7 +120,8 @@ def _build(obj: CliContext, work_dir: Path, options: Any) -> Any:
 def _building(obj: CliContext, work_dir: Path, progress: Any) -> Iterator[None]:
     """The whole command as one build of the project: signals stop it cleanly, and a
     concurrent build/clean/test of the same project waits for it."""
-    from carpool.builder.sessions import project_lock, stop_on_signals
+    from carpool.builder.interrupts import stop_on_signals
+    from carpool.builder.sessions import project_lock
 
     with stop_on_signals(), project_lock(obj.data_dir, work_dir / "target", progress):
         yield
@@ -153,7 +154,7 @@ def build(
 def clean(obj: CliContext, work_dir: Path) -> None:
     """Remove the project's target/ directory (and what interrupted builds left behind)."""
     from carpool.builder.build import clean as clean_target
-    from carpool.builder.sessions import stop_on_signals
+    from carpool.builder.interrupts import stop_on_signals
 
     with stop_on_signals():
         clean_target(work_dir, data_dir=obj.data_dir)
