@@ -39,7 +39,7 @@ carpool extensions (accepted in both formats, go-synapse spelling shown):
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -632,7 +632,7 @@ def _load_airbnb(root: Fields, path: Path, data_dir: Path | None) -> SynapseConf
         routers.append(
             RouterConfig(
                 type="template",
-                services=[_copy_service(s) for s in services],
+                services=[replace(s) for s in services],
                 template=TemplateOptions(
                     template="",
                     template_name="file_output",
@@ -651,12 +651,6 @@ def _load_airbnb(root: Fields, path: Path, data_dir: Path | None) -> SynapseConf
         api_host=(api.text("host", default="127.0.0.1") if api else None) or "127.0.0.1",
         api_port=api_port or 0,
     )
-
-
-def _copy_service(service: ServiceConfig) -> ServiceConfig:
-    from dataclasses import replace
-
-    return replace(service)
 
 
 def _airbnb_service(
