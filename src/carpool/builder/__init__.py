@@ -12,6 +12,15 @@ Library entry points:
 ``bootstrap.bootstrap_busybox`` / ``bootstrap.bootstrap_debian``
     Base images from the host's busybox-static and debootstrap.
 
+Nothing outlives a build (:mod:`.sessions`, :mod:`.interrupts`): each build holds a
+locked session (``<data dir>/builds/<id>``) owning its overlay mounts, its runc
+containers (``<data dir>/build-runc``, named ``carpool-build-<id>-<n>``) and their
+cgroups, all removed when the build ends, fails or gets SIGINT/SIGTERM/SIGHUP (exit
+128+signal, ``error: interrupted by …``).  ``sessions.recover_builds(data_dir)``
+removes what SIGKILLed builds left; ``build``, ``install``, ``test`` and ``clean`` run
+it first, and it never touches a live build's session.  Two builds of one project
+take turns (the second waits, then usually finds the first's result cached).
+
 Deliberate differences from dgr (compatibility kept otherwise):
 
 * Build steps run in runc containers (host network, all capabilities) instead of a
