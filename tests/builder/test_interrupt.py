@@ -206,19 +206,28 @@ def test_a_second_build_of_the_project_waits_for_the_first(cli: Cli, tmp_path: P
     project = sleeper_project(tmp_path / "p", "aci-twice")
     first = Running(cli, project, nap=3)
     second: Running | None = None
+    third: Running | None = None
     try:
         first.wait_for("sleeping now")
         second = Running(cli, project, nap=3)
         # the second one's start-up clean-up must leave the first build's session alone
         second.wait_for("waiting for another build")
+        # a waiting build stops at SIGTERM without disturbing the one it waits for
+        third = Running(cli, project, nap=3)
+        third.wait_for("waiting for another build")
+        third.proc.send_signal(signal.SIGTERM)
+        status, third_out, third_err = third.finish()
+        assert status == 143 and third_out == ""
+        assert third_err.splitlines()[-1].startswith("error: interrupted by SIGTERM")
         status, first_out, first_err = first.finish()
         assert status == 0, first_err
         status, second_out, second_err = second.finish()
         assert status == 0, second_err
     finally:
         first.stop()
-        if second is not None:
-            second.stop()
+        for other in (second, third):
+            if other is not None:
+                other.stop()
         recover_builds(cli.data_dir)
     assert first_out == second_out  # the second got the first's image from the cache
     assert "unchanged (cached)" in second_err
