@@ -18,6 +18,7 @@ from typing import Any
 from carpool.errors import NetworkError, UsageError
 from carpool.network import attachments, config, iptables, specs
 from carpool.network.attachments import Attachment, PodNetState
+from carpool.network.config import resolve
 
 NS_GET_NSTYPE = 0xB703
 CLONE_NEWNET = 0x40000000
@@ -51,21 +52,6 @@ def _manifest(pod_dir: Path) -> dict[str, Any]:
     except FileNotFoundError:
         return {}
     return data
-
-
-def resolve(
-    requests: list[specs.NetRequest], known: dict[str, config.NetworkConfig]
-) -> list[config.NetworkConfig]:
-    out = []
-    for request in requests:
-        conf = known.get(request.name)
-        if conf is None:
-            raise UsageError(
-                f"--net {request.name}: no such network (known: {', '.join(sorted(known))}; "
-                f"define others in {config.config_dir() / 'net.d'})"
-            )
-        out.append(conf)
-    return out
 
 
 def describe(state: PodNetState) -> dict[str, Any]:

@@ -16,9 +16,12 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from carpool.errors import NetworkError
+from carpool.errors import NetworkError, UsageError
+
+if TYPE_CHECKING:
+    from carpool.network.specs import NetRequest
 
 DEFAULT_CONFIG_DIR = "/etc/carpool"
 DEFAULT_NETWORK = "default"
@@ -223,3 +226,17 @@ def load_all(directory: Path | None = None) -> dict[str, NetworkConfig]:
     for name, conf in builtin_networks().items():
         found.setdefault(name, conf)
     return found
+
+
+def resolve(requests: list[NetRequest], known: dict[str, NetworkConfig]) -> list[NetworkConfig]:
+    """The configuration of each ``--net`` request; unknown names are a usage error."""
+    out = []
+    for request in requests:
+        conf = known.get(request.name)
+        if conf is None:
+            raise UsageError(
+                f"--net {request.name}: no such network (known: {', '.join(sorted(known))}; "
+                f"define others in {config_dir() / 'net.d'})"
+            )
+        out.append(conf)
+    return out

@@ -74,10 +74,9 @@ def check_available(nets: list[str]) -> None:
     """Fail before anything is set up if ``nets`` cannot be provided (names, args, configs)."""
     if not needs_backend(nets):
         return
-    from carpool.network import config, specs
-    from carpool.network.backend import resolve
+    from carpool.network import config, specs  # not the backend: its imports wait for ADD
 
-    resolve(specs.parse_nets(nets), config.load_all())
+    config.resolve(specs.parse_nets(nets), config.load_all())
 
 
 def _exposed_ports(pod_dir: Path) -> list[Any]:
@@ -94,11 +93,11 @@ def setup(pod_uuid: str, netns: Path | None, nets: list[str], pod_dir: Path) -> 
             raise UsageError(f"--port cannot be used with --net {','.join(nets)}")
         (pod_dir / NET_INFO).unlink(missing_ok=True)
         return
-    backend = _backend()
     errors: list[BaseException] = []
 
     def attach() -> None:
         try:
+            backend = _backend()  # imported here, not on the runtime's path
             info = backend.setup(pod_uuid=pod_uuid, netns=netns, networks=nets, pod_dir=pod_dir)
             (pod_dir / NET_INFO).write_text(json.dumps(info))
         except BaseException as exc:  # handed to the thread that waits
