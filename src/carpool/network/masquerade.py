@@ -101,12 +101,20 @@ def _install(subnet: str) -> None:
 
 
 def _remove(subnet: str) -> None:
+    """Jump and chain in one transaction; if that fails, every jump found, then the chain."""
     name = chain(subnet)
+    drop_chain = [f":{name} - [0:0]", f"-X {name}"]  # declaring flushes, so -X finds it empty
+    try:
+        # the usual case, one call: the jump carpool added, once (-X fails on any other)
+        _restore(subnet, ["-D" + _jump(subnet)[2:], *drop_chain])
+        return
+    except NetworkError:
+        pass
     lines = ["-D" + line[2:] for line in _jumps(subnet)]
     try:
-        _restore(subnet, [*lines, f":{name} - [0:0]", f"-X {name}"])
+        _restore(subnet, [*lines, *drop_chain])
     except NetworkError:
-        # no such chain: only the jumps (if any) are left to remove
+        # the chain is still referenced from elsewhere: only the jumps go
         if lines:
             _restore(subnet, lines)
 
