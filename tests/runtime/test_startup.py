@@ -31,11 +31,12 @@ def test_run_path_imports_no_models_yaml_rich_or_builder(
             "rich",
             "kazoo",
             "ctypes.util",  # find_library runs ldconfig in a subprocess
-            "carpool.appc",
+            "carpool.appc",  # the models; its lazy package and constants are fine
             "carpool.aci",
             "carpool.builder",
             "carpool.discovery",
             "carpool.templater",  # only for images with /dgr/templates
         ),
     )
-    assert heavy == []
+    pydantic_free = {"carpool.appc", "carpool.appc.capabilities"}
+    assert [m for m in heavy if m not in pydantic_free] == []

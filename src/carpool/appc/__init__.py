@@ -35,50 +35,119 @@ only where Go's behaviour would hurt a user:
       whichever comes last).
 """
 
-from carpool.appc.app import App, EnvironmentVariable, EventHandler, MountPoint, Port
-from carpool.appc.image import IMAGE_MANIFEST_KIND, Dependency, ImageManifest
-from carpool.appc.imageid import ImageID, image_id_prefix, is_image_id_prefix
-from carpool.appc.isolators import (
-    DEFAULT_CAPABILITIES,
-    ISOLATOR_SCOPES,
-    KNOWN_ISOLATORS,
-    AppArmorProfile,
-    CapabilitiesRemoveSet,
-    CapabilitiesRetainSet,
-    CPUShares,
-    Isolator,
-    IsolatorValue,
-    NoNewPrivileges,
-    OOMScoreAdj,
-    ResourceBlockBandwidth,
-    ResourceBlockIOPS,
-    ResourceCPU,
-    ResourceMemory,
-    ResourceNetworkBandwidth,
-    SeccompRemoveSet,
-    SeccompRetainSet,
-    SELinuxContext,
-    Sysctl,
-)
-from carpool.appc.labels import VALID_OS_ARCH, Annotation, Label
-from carpool.appc.names import (
-    app_name_from_image_name,
-    is_ac_identifier,
-    is_ac_name,
-    is_env_name,
-    sanitize_ac_name,
-)
-from carpool.appc.pod import (
-    POD_MANIFEST_KIND,
-    ExposedPort,
-    Mount,
-    PodManifest,
-    RuntimeApp,
-    RuntimeImage,
-    Volume,
-)
-from carpool.appc.quantity import Quantity
-from carpool.appc.version import APPC_SPEC_VERSION, SemVer
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from carpool.appc.app import App, EnvironmentVariable, EventHandler, MountPoint, Port
+    from carpool.appc.capabilities import DEFAULT_CAPABILITIES
+    from carpool.appc.image import IMAGE_MANIFEST_KIND, Dependency, ImageManifest
+    from carpool.appc.imageid import ImageID, image_id_prefix, is_image_id_prefix
+    from carpool.appc.isolators import (
+        ISOLATOR_SCOPES,
+        KNOWN_ISOLATORS,
+        AppArmorProfile,
+        CapabilitiesRemoveSet,
+        CapabilitiesRetainSet,
+        CPUShares,
+        Isolator,
+        IsolatorValue,
+        NoNewPrivileges,
+        OOMScoreAdj,
+        ResourceBlockBandwidth,
+        ResourceBlockIOPS,
+        ResourceCPU,
+        ResourceMemory,
+        ResourceNetworkBandwidth,
+        SeccompRemoveSet,
+        SeccompRetainSet,
+        SELinuxContext,
+        Sysctl,
+    )
+    from carpool.appc.labels import VALID_OS_ARCH, Annotation, Label
+    from carpool.appc.names import (
+        app_name_from_image_name,
+        is_ac_identifier,
+        is_ac_name,
+        is_env_name,
+        sanitize_ac_name,
+    )
+    from carpool.appc.pod import (
+        POD_MANIFEST_KIND,
+        ExposedPort,
+        Mount,
+        PodManifest,
+        RuntimeApp,
+        RuntimeImage,
+        Volume,
+    )
+    from carpool.appc.quantity import Quantity
+    from carpool.appc.version import APPC_SPEC_VERSION, SemVer
+
+# The package's names are loaded on first use (PEP 562), so that pydantic-free parts
+# such as :mod:`carpool.appc.capabilities` can be imported on ``carpool run``'s start-up
+# path without building every model.
+_EXPORTS: dict[str, str] = {
+    "APPC_SPEC_VERSION": "carpool.appc.version",
+    "Annotation": "carpool.appc.labels",
+    "App": "carpool.appc.app",
+    "AppArmorProfile": "carpool.appc.isolators",
+    "CPUShares": "carpool.appc.isolators",
+    "CapabilitiesRemoveSet": "carpool.appc.isolators",
+    "CapabilitiesRetainSet": "carpool.appc.isolators",
+    "DEFAULT_CAPABILITIES": "carpool.appc.capabilities",
+    "Dependency": "carpool.appc.image",
+    "EnvironmentVariable": "carpool.appc.app",
+    "EventHandler": "carpool.appc.app",
+    "ExposedPort": "carpool.appc.pod",
+    "IMAGE_MANIFEST_KIND": "carpool.appc.image",
+    "ISOLATOR_SCOPES": "carpool.appc.isolators",
+    "ImageID": "carpool.appc.imageid",
+    "ImageManifest": "carpool.appc.image",
+    "Isolator": "carpool.appc.isolators",
+    "IsolatorValue": "carpool.appc.isolators",
+    "KNOWN_ISOLATORS": "carpool.appc.isolators",
+    "Label": "carpool.appc.labels",
+    "Mount": "carpool.appc.pod",
+    "MountPoint": "carpool.appc.app",
+    "NoNewPrivileges": "carpool.appc.isolators",
+    "OOMScoreAdj": "carpool.appc.isolators",
+    "POD_MANIFEST_KIND": "carpool.appc.pod",
+    "PodManifest": "carpool.appc.pod",
+    "Port": "carpool.appc.app",
+    "Quantity": "carpool.appc.quantity",
+    "ResourceBlockBandwidth": "carpool.appc.isolators",
+    "ResourceBlockIOPS": "carpool.appc.isolators",
+    "ResourceCPU": "carpool.appc.isolators",
+    "ResourceMemory": "carpool.appc.isolators",
+    "ResourceNetworkBandwidth": "carpool.appc.isolators",
+    "RuntimeApp": "carpool.appc.pod",
+    "RuntimeImage": "carpool.appc.pod",
+    "SELinuxContext": "carpool.appc.isolators",
+    "SeccompRemoveSet": "carpool.appc.isolators",
+    "SeccompRetainSet": "carpool.appc.isolators",
+    "SemVer": "carpool.appc.version",
+    "Sysctl": "carpool.appc.isolators",
+    "VALID_OS_ARCH": "carpool.appc.labels",
+    "Volume": "carpool.appc.pod",
+    "app_name_from_image_name": "carpool.appc.names",
+    "image_id_prefix": "carpool.appc.imageid",
+    "is_ac_identifier": "carpool.appc.names",
+    "is_ac_name": "carpool.appc.names",
+    "is_env_name": "carpool.appc.names",
+    "is_image_id_prefix": "carpool.appc.imageid",
+    "sanitize_ac_name": "carpool.appc.names",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'carpool.appc' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "APPC_SPEC_VERSION",

@@ -19,6 +19,7 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import AfterValidator, JsonValue, PrivateAttr, model_validator
 
 from carpool.appc._model import AppcModel, invalid, show
+from carpool.appc.capabilities import DEFAULT_CAPABILITIES
 from carpool.appc.names import ACIdentifier
 from carpool.appc.quantity import Quantity
 
@@ -38,23 +39,6 @@ OOM_SCORE_ADJ = "os/linux/oom-score-adj"
 CPU_SHARES = "os/linux/cpu-shares"
 SYSCTL = "os/unix/sysctl"
 
-#: The bounding set an app gets without a capabilities isolator (appc ace.md, rkt).
-DEFAULT_CAPABILITIES: tuple[str, ...] = (
-    "CAP_AUDIT_WRITE",
-    "CAP_CHOWN",
-    "CAP_DAC_OVERRIDE",
-    "CAP_FSETID",
-    "CAP_FOWNER",
-    "CAP_KILL",
-    "CAP_MKNOD",
-    "CAP_NET_RAW",
-    "CAP_NET_BIND_SERVICE",
-    "CAP_SETUID",
-    "CAP_SETGID",
-    "CAP_SETPCAP",
-    "CAP_SETFCAP",
-    "CAP_SYS_CHROOT",
-)
 
 Scope = Literal["app", "pod"]
 

@@ -9,25 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from carpool.appc.capabilities import DEFAULT_CAPABILITIES as APPC_DEFAULT_CAPABILITIES
+
 OCI_VERSION = "1.0.2"
 
-# appc's default capability bounding set (ace.md; rkt's getAppCapabilities).
-APPC_DEFAULT_CAPABILITIES: tuple[str, ...] = (
-    "CAP_AUDIT_WRITE",
-    "CAP_CHOWN",
-    "CAP_DAC_OVERRIDE",
-    "CAP_FSETID",
-    "CAP_FOWNER",
-    "CAP_KILL",
-    "CAP_MKNOD",
-    "CAP_NET_RAW",
-    "CAP_NET_BIND_SERVICE",
-    "CAP_SETUID",
-    "CAP_SETGID",
-    "CAP_SETPCAP",
-    "CAP_SETFCAP",
-    "CAP_SYS_CHROOT",
-)
 
 # Every capability Linux defines, by number (capability.h); used when
 # --insecure-options=capabilities lifts the restriction.

@@ -10,9 +10,10 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from carpool.appc.capabilities import DEFAULT_CAPABILITIES as APPC_DEFAULT_CAPABILITIES
 from carpool.errors import ValidationError
 from carpool.oci import seccomp
-from carpool.oci.spec import ALL_CAPABILITIES, APPC_DEFAULT_CAPABILITIES, Resources, Seccomp
+from carpool.oci.spec import ALL_CAPABILITIES, Resources, Seccomp
 
 log = logging.getLogger(__name__)
 
