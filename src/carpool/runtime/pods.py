@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from carpool.errors import RuntimeFailure, UsageError
+from carpool.fsutil import atomic_write_bytes
 
 STATES = ("embryo", "prepare", "prepared", "run", "exited-garbage", "garbage")
 
@@ -134,11 +135,8 @@ def _mtime(path: Path) -> float | None:
 
 
 def write_atomic(path: Path, data: str | bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    mode = "wb" if isinstance(data, bytes) else "w"
-    with open(tmp, mode) as f:
-        f.write(data)
-    os.replace(tmp, path)
+    """Pod state files: atomic, not fsynced (a reboot ends every pod anyway)."""
+    atomic_write_bytes(path, data.encode() if isinstance(data, str) else data, durable=False)
 
 
 class PodStore:
