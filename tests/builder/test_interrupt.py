@@ -134,7 +134,7 @@ def assert_nothing_left(data_dir: Path) -> None:
     assert os.listdir(Store(data_dir).layout.tmp) == []
 
 
-@pytest.mark.parametrize("next_command", ["build", "clean"])
+@pytest.mark.parametrize("next_command", ["build", "clean", "gc"])
 def test_a_sigkilled_build_is_cleaned_up_by_the_next_command(
     cli: Cli, tmp_path: Path, next_command: str
 ) -> None:
@@ -160,9 +160,12 @@ def test_a_sigkilled_build_is_cleaned_up_by_the_next_command(
             assert "removed the leftovers of an interrupted build" in out.stderr
             assert out.stdout.split()[1] == f"example.com/aci-killed-{next_command}:1"
             assert (project / "target/image.aci").is_file()
-        else:
+        elif next_command == "clean":
             out = cli("clean", "-W", project)
             assert not (project / "target").exists()
+        else:
+            out = cli("gc")
+            assert f"Removed the leftovers of build {session}" in out.stdout
         assert not alive(init_pid, init_started)
         assert_nothing_left(cli.data_dir)
     finally:

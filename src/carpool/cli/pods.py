@@ -505,10 +505,13 @@ def rm(ctx: CliContext, uuids: tuple[str, ...], uuid_file: Path | None) -> int:
 @click.option("--mark-only", is_flag=True, help="Only mark exited pods.")
 @click.pass_obj
 def gc(ctx: CliContext, grace: str, expire_prepared: str, mark_only: bool) -> None:
-    """Garbage-collect exited and expired pods."""
+    """Garbage-collect exited and expired pods (and what killed builds left behind)."""
+    from carpool.builder.sessions import recover_builds
     from carpool.runtime import lifecycle
     from carpool.store.duration import parse_duration
 
+    for leftover in recover_builds(ctx.data_dir):
+        print(f"Removed the leftovers of {leftover}")
     removed = lifecycle.gc(
         ctx.data_dir,
         grace=parse_duration(grace, flag="--grace"),
