@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from carpool.errors import NetworkError
+from carpool.fsutil import atomic_write_text
 from carpool.network import iptables, masquerade, plugin
 from carpool.network.config import GO_WITH_NETNS_KEY, MASQUERADE_KEY, NetworkConfig
 from carpool.network.result import Summary, summarize
@@ -85,7 +85,6 @@ class PodNetState:
     def save(self, pod_dir: Path) -> None:
         path = pod_dir / STATE_FILE
         path.parent.mkdir(exist_ok=True)
-        tmp = path.with_suffix(".tmp")
         data = {
             "containerId": self.container_id,
             "netns": self.netns,
@@ -94,8 +93,7 @@ class PodNetState:
         # atomic, not fsynced: what it guards against is a killed carpool, not a
         # power loss (after a reboot the netns and rules are gone; host-local's
         # own lease files are not fsynced either)
-        tmp.write_text(json.dumps(data))
-        os.replace(tmp, path)
+        atomic_write_text(path, json.dumps(data), durable=False)
 
     @classmethod
     def load(cls, pod_dir: Path) -> PodNetState | None:
