@@ -16,10 +16,14 @@ from pathlib import Path
 
 
 @contextmanager
-def file_lock(path: Path, *, shared: bool = False) -> Iterator[None]:
-    """Hold an exclusive (or shared) lock on ``path`` for the ``with`` block."""
+def file_lock(path: Path, *, shared: bool = False, mode: int = 0o644) -> Iterator[None]:
+    """Hold an exclusive (or shared) lock on ``path`` for the ``with`` block.
+
+    ``mode`` applies when the lock file is created: ``0o600`` for host-wide locks that
+    other users must not be able to open (and so hold).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, mode)
     try:
         fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
         yield
