@@ -10,15 +10,14 @@ has exactly the rules it had before.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
-import os
 import shlex
 import shutil
 import subprocess
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
+
+from carpool.locks import file_lock
 
 HOST_LOCK = Path("/run/carpool/network.lock")
 PORTMAP_CHAINS = ("CNI-HOSTPORT-DNAT", "CNI-HOSTPORT-MASQ", "CNI-HOSTPORT-SETMARK")
@@ -26,16 +25,9 @@ FIREWALL_CHAINS = ("CNI-FORWARD", "CNI-ADMIN")
 TOOLS = ("iptables", "ip6tables")
 
 
-@contextmanager
-def host_lock() -> Iterator[None]:
+def host_lock() -> AbstractContextManager[None]:
     """Host-wide: iptables is one per host, whatever carpool data dir a pod uses."""
-    HOST_LOCK.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(HOST_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
+    return file_lock(HOST_LOCK, mode=0o600)
 
 
 def _run(tool: str, *args: str) -> subprocess.CompletedProcess[str]:
