@@ -23,13 +23,13 @@ import re
 import shutil
 import signal
 import subprocess
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from carpool.builder.container import unmount_all
 from carpool.errors import BuildError, UsageError
+from carpool.fsutil import atomic_write_bytes
 from carpool.progress import SILENT, Progress
 from carpool.store import ImageRecord, Store
 
@@ -162,14 +162,8 @@ def bootstrap_busybox(
         write_aci(manifest, rootfs, archive, compression="gzip", mtime=FIXED_MTIME)
         if output is None:
             return BootstrapResult(store.import_downloaded(archive, progress=progress), None)
-        output.parent.mkdir(parents=True, exist_ok=True)
-        staged = Path(tempfile.mkstemp(prefix=f".{output.name}.", dir=output.parent)[1])
-        try:
-            shutil.copyfile(archive, staged)
-            os.chmod(staged, 0o644)
-            os.replace(staged, output)
-        finally:
-            staged.unlink(missing_ok=True)
+        # the archive is about a megabyte: written whole, like every other kept file
+        atomic_write_bytes(output, archive.read_bytes(), parents=True)
         return BootstrapResult(store.import_aci(output, progress=progress), output)
 
 
