@@ -215,10 +215,15 @@ def debian_manifest(name: str, version: str, variant: str, mirror: str) -> bytes
     return json.dumps(manifest, indent=2).encode() + b"\n"
 
 
+def debootstrap_cache_dir(data_dir: Path) -> Path:
+    """Where debootstrap keeps the packages it downloaded, reused by the next bootstrap."""
+    return data_dir / "builder" / "debootstrap-cache"
+
+
 def bootstrap_debian(
     store: Store,
-    cache_dir: Path,
     *,
+    cache_dir: Path | None = None,
     suite: str = "bookworm",
     variant: str = "minbase",
     name: str = DEFAULT_DEBIAN_NAME,
@@ -227,7 +232,10 @@ def bootstrap_debian(
     force: bool = False,
     progress: Progress = SILENT,
 ) -> BootstrapResult:
-    """``debootstrap`` ``suite`` into a Debian base image in ``store`` (reused if there)."""
+    """``debootstrap`` ``suite`` into a Debian base image in ``store`` (reused if there).
+
+    ``cache_dir`` defaults to :func:`debootstrap_cache_dir` of the store's data dir.
+    """
     from carpool.aci import write_aci
     from carpool.appc import ImageManifest, is_ac_identifier
     from carpool.errors import CarpoolError
@@ -253,6 +261,7 @@ def bootstrap_debian(
         raise BuildError("debootstrap: not found (install the debootstrap package)")
     manifest = debian_manifest(name, version, variant, mirror)
     ImageManifest.from_json(manifest, source="debian manifest")
+    cache_dir = cache_dir or debootstrap_cache_dir(store.layout.root)
     cache_dir.mkdir(parents=True, exist_ok=True)
     progress.step(f"debootstrap {suite} ({variant}) from {mirror}")
     with store.workspace("debootstrap-") as work:

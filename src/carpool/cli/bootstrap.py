@@ -67,7 +67,6 @@ def debian(
     with terminal_progress() as progress:
         result = bootstrap_debian(
             Store(obj.data_dir),
-            obj.data_dir / "builder" / "debootstrap-cache",
             suite=suite,
             variant=variant,
             name=name,
