@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import click
 
@@ -109,43 +109,46 @@ def _options(
     )
 
 
-def _build(obj: CliContext, work_dir: Path, options: Any) -> Any:
-    from carpool.builder.pod import build_any
-    from carpool.store import Store
-
-    return build_any(Store(obj.data_dir), obj.data_dir, work_dir, options)
+class _ProjectBuild(NamedTuple):
+    progress: Any
+    options: Any  # BuildOptions
+    results: Any  # list of built images
 
 
 @contextmanager
-def _building(obj: CliContext, work_dir: Path, progress: Any) -> Iterator[None]:
-    """The whole command as one build of the project: signals stop it cleanly, and a
-    concurrent build/clean/test of the same project waits for it."""
+def _building(obj: CliContext, work_dir: Path, build_flags: Any) -> Iterator[_ProjectBuild]:
+    """Build the project (``build_flags`` from :func:`_build_options`) for a command that
+    runs as one build of it: signals stop it cleanly, and a concurrent build/clean/test of
+    the same project waits until the ``with`` block is done."""
     from carpool.builder.interrupts import stop_on_signals
+    from carpool.builder.pod import build_any
     from carpool.builder.sessions import project_lock
+    from carpool.store import Store
 
-    with stop_on_signals(), project_lock(obj.data_dir, work_dir / "target", progress):
-        yield
+    with (
+        terminal_progress() as progress,
+        stop_on_signals(),
+        project_lock(obj.data_dir, work_dir / "target", progress),
+    ):
+        options = _options(progress=progress, **build_flags)
+        results = build_any(Store(obj.data_dir), obj.data_dir, work_dir, options)
+        yield _ProjectBuild(progress, options, results)
+
+
+def _print_images(results: Any) -> None:
+    for result in results:
+        print(f"{result.image_id}  {result.name}:{result.version}")
 
 
 @click.command()
 @_work_dir
 @_build_options
 @click.pass_obj
-def build(
-    obj: CliContext,
-    work_dir: Path,
-    set_env: tuple[str, ...],
-    log_level: str,
-    no_cache: bool,
-    verbose: bool,
-    catch_on_error: bool,
-) -> None:
+def build(obj: CliContext, /, work_dir: Path, **build_flags: Any) -> None:
     """Build the project into target/image.aci (or one ACI per pod app); print the image ID."""
-    with terminal_progress() as progress, _building(obj, work_dir, progress):
-        options = _options(set_env, log_level, no_cache, verbose, progress, catch_on_error)
-        results = _build(obj, work_dir, options)
-    for result in results:
-        print(f"{result.image_id}  {result.name}:{result.version}")
+    with _building(obj, work_dir, build_flags) as built:
+        pass
+    _print_images(built.results)
 
 
 @click.command()
@@ -167,31 +170,22 @@ def clean(obj: CliContext, work_dir: Path) -> None:
 @click.option("-T", "--no-test-fail", is_flag=True, help="With -t: fail when there is no test.")
 @click.pass_obj
 def install(
-    obj: CliContext,
-    work_dir: Path,
-    set_env: tuple[str, ...],
-    log_level: str,
-    no_cache: bool,
-    verbose: bool,
-    catch_on_error: bool,
-    run_tests: bool,
-    no_test_fail: bool,
+    obj: CliContext, /, work_dir: Path, run_tests: bool, no_test_fail: bool, **build_flags: Any
 ) -> None:
     """Build (if needed) and fetch the image(s) into the store; print the image ID."""
     from carpool.store import Store
 
     store = Store(obj.data_dir)
-    with terminal_progress() as progress, _building(obj, work_dir, progress):
-        options = _options(set_env, log_level, no_cache, verbose, progress, catch_on_error)
-        results = _build(obj, work_dir, options)
+    with _building(obj, work_dir, build_flags) as built:
         if run_tests:
             from carpool.builder.tester import test_project
 
-            test_project(store, obj.data_dir, work_dir, options, fail_without_tests=no_test_fail)
-        for result in results:
-            store.import_aci(result.aci, progress=progress)
-    for result in results:
-        print(f"{result.image_id}  {result.name}:{result.version}")
+            test_project(
+                store, obj.data_dir, work_dir, built.options, fail_without_tests=no_test_fail
+            )
+        for result in built.results:
+            store.import_aci(result.aci, progress=built.progress)
+    _print_images(built.results)
 
 
 @click.command("aci-version")
@@ -212,25 +206,18 @@ def aci_version(file: Path) -> None:
 @_build_options
 @click.option("-T", "--no-test-fail", is_flag=True, help="Fail when the project has no test.")
 @click.pass_obj
-def test(
-    obj: CliContext,
-    work_dir: Path,
-    set_env: tuple[str, ...],
-    log_level: str,
-    no_cache: bool,
-    verbose: bool,
-    catch_on_error: bool,
-    no_test_fail: bool,
-) -> None:
+def test(obj: CliContext, /, work_dir: Path, no_test_fail: bool, **build_flags: Any) -> None:
     """Build, then run tests/*.bats in a test image layered on the built one."""
     from carpool.builder.tester import test_project
     from carpool.store import Store
 
-    with terminal_progress() as progress, _building(obj, work_dir, progress):
-        options = _options(set_env, log_level, no_cache, verbose, progress, catch_on_error)
-        _build(obj, work_dir, options)
+    with _building(obj, work_dir, build_flags) as built:
         report = test_project(
-            Store(obj.data_dir), obj.data_dir, work_dir, options, fail_without_tests=no_test_fail
+            Store(obj.data_dir),
+            obj.data_dir,
+            work_dir,
+            built.options,
+            fail_without_tests=no_test_fail,
         )
     for name, tap in report.items():
         print(f"# {name}")
