@@ -19,6 +19,8 @@ from typing import Any
 
 import pytest
 
+from tests.runtime.background import Background
+
 _claimed: list[int] = []  # fds of the subnet locks this session holds
 SUBNET_LOCKS = Path("/tmp/carpool-test-subnets")
 
@@ -226,47 +228,12 @@ def pod_subnet(carpool: Any) -> str:
     return net
 
 
-class BackgroundPod:
-    """``carpool run`` in the background, killed and reaped at the end of the test."""
-
-    def __init__(self, cli: Any, args: list[str], tmp: Path) -> None:
-        from tests.conftest import CARPOOL
-
-        stamp = uuid.uuid4().hex[:8]
-        self.uuid_file = tmp / f"uuid-{stamp}"
-        self.out = tmp / f"out-{stamp}"
-        with open(self.out, "w") as out:
-            self.proc = subprocess.Popen(
-                [*CARPOOL, "run", "--uuid-file-save", str(self.uuid_file), *args],
-                env=cli.env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-
-    def uuid(self, timeout: float = 30) -> str:
-        import time
-
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.uuid_file.exists() and self.uuid_file.read_text().strip():
-                return self.uuid_file.read_text().strip()
-            if self.proc.poll() is not None:
-                raise AssertionError(f"carpool run exited early: {self.out.read_text()}")
-            time.sleep(0.02)
-        raise AssertionError("carpool run did not start a pod")
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
-
-
 @pytest.fixture
 def background(carpool: Any, tmp_path: Path) -> Iterator[Any]:
-    started: list[BackgroundPod] = []
+    started: list[Background] = []
 
-    def start(*args: str) -> BackgroundPod:
-        started.append(BackgroundPod(carpool, list(args), tmp_path))
+    def start(*args: str) -> Background:
+        started.append(Background(carpool, list(args), tmp_path))
         return started[-1]
 
     yield start
@@ -276,7 +243,7 @@ def background(carpool: Any, tmp_path: Path) -> Iterator[Any]:
         if pod["state"] == "running":
             carpool("stop", "--force", pod["name"], check=False)
     for bg in started:
-        bg.kill()
+        bg.close()
     carpool("gc", "--grace", "0s", check=False)
 
 

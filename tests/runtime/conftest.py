@@ -1,15 +1,14 @@
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import CARPOOL, Cli
+from tests.conftest import Cli
+from tests.runtime.background import Background
 from tests.runtime.images import build_aci
 
 
@@ -56,54 +55,6 @@ def no_pod_leftovers(data_dir: Path) -> Iterator[None]:
     while (left := pod_leftovers(data_dir)) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not left, f"pods left host state behind: {left}"
-
-
-class Background:
-    """``carpool run`` in the background; killed and reaped at the end of the test."""
-
-    def __init__(self, cli: Cli, args: list[str], tmp: Path) -> None:
-        self.uuid_file = tmp / f"uuid-{time.monotonic_ns()}"
-        self.out = tmp / f"out-{time.monotonic_ns()}"
-        self._out_file = open(self.out, "w")  # noqa: SIM115
-        self.proc = subprocess.Popen(
-            [*CARPOOL, "run", "--uuid-file-save", str(self.uuid_file), *args],
-            env=cli.env,
-            stdout=self._out_file,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-
-    def uuid(self, timeout: float = 30) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.uuid_file.exists() and self.uuid_file.read_text().strip():
-                return self.uuid_file.read_text().strip()
-            if self.proc.poll() is not None:
-                raise AssertionError(f"carpool run exited early: {self.output()}")
-            time.sleep(0.05)
-        raise AssertionError("carpool run did not start a pod")
-
-    def wait_output(self, text: str, timeout: float = 30, count: int = 1) -> None:
-        deadline = time.monotonic() + timeout
-        while self.output().count(text) < count:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{text!r} never printed; output: {self.output()}")
-            time.sleep(0.05)
-
-    def output(self) -> str:
-        return self.out.read_text()
-
-    def signal(self, sig: int) -> None:
-        self.proc.send_signal(sig)
-
-    def wait(self, timeout: float = 60) -> int:
-        return self.proc.wait(timeout)
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait()
-        self._out_file.close()
 
 
 @pytest.fixture

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import CARPOOL, Cli
-from tests.runtime.conftest import Background, pod_leftovers, start_background
+from tests.runtime.background import Background
+from tests.runtime.conftest import pod_leftovers, start_background
 
 pytestmark = pytest.mark.host
 
@@ -25,10 +26,15 @@ def state(carpool: Cli, uuid: str) -> str:
     return dict(line.split("=", 1) for line in out.splitlines())["state"]
 
 
-def test_stop_from_another_process(
-    carpool: Cli, busybox_aci: Path, tmp_path: Path, background: list[Background]
-) -> None:
-    bg = start_background(
+def start_shell(
+    background: list[Background],
+    carpool: Cli,
+    tmp_path: Path,
+    busybox_aci: Path,
+    script: str,
+) -> Background:
+    """``carpool run`` in the background: one busybox app running ``sh -c script``."""
+    return start_background(
         background,
         carpool,
         tmp_path,
@@ -38,8 +44,14 @@ def test_stop_from_another_process(
         "/bin/sh",
         "--",
         "-c",
-        LOOP,
+        script,
     )
+
+
+def test_stop_from_another_process(
+    carpool: Cli, busybox_aci: Path, tmp_path: Path, background: list[Background]
+) -> None:
+    bg = start_shell(background, carpool, tmp_path, busybox_aci, LOOP)
     uuid = bg.uuid()
     bg.wait_output("ready")
     assert state(carpool, uuid) == "running"
@@ -57,18 +69,7 @@ def test_stop_from_another_process(
 def test_stop_escalates_to_sigkill(
     carpool: Cli, busybox_aci: Path, tmp_path: Path, background: list[Background]
 ) -> None:
-    bg = start_background(
-        background,
-        carpool,
-        tmp_path,
-        *NONE,
-        str(busybox_aci),
-        "--exec",
-        "/bin/sh",
-        "--",
-        "-c",
-        STUBBORN,
-    )
+    bg = start_shell(background, carpool, tmp_path, busybox_aci, STUBBORN)
     uuid = bg.uuid()
     bg.wait_output("ready")
     started = time.monotonic()
@@ -81,18 +82,7 @@ def test_sigterm_and_sigint_to_carpool_run_stop_the_pod(
     carpool: Cli, busybox_aci: Path, tmp_path: Path, background: list[Background]
 ) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
-        bg = start_background(
-            background,
-            carpool,
-            tmp_path,
-            *NONE,
-            str(busybox_aci),
-            "--exec",
-            "/bin/sh",
-            "--",
-            "-c",
-            LOOP,
-        )
+        bg = start_shell(background, carpool, tmp_path, busybox_aci, LOOP)
         uuid = bg.uuid()
         bg.wait_output("ready")
         bg.signal(sig)
@@ -148,18 +138,7 @@ def test_kill_9_of_carpool_run_then_stop_and_gc_leave_nothing(
 def test_stop_force(
     carpool: Cli, busybox_aci: Path, tmp_path: Path, background: list[Background]
 ) -> None:
-    bg = start_background(
-        background,
-        carpool,
-        tmp_path,
-        *NONE,
-        str(busybox_aci),
-        "--exec",
-        "/bin/sh",
-        "--",
-        "-c",
-        STUBBORN,
-    )
+    bg = start_shell(background, carpool, tmp_path, busybox_aci, STUBBORN)
     uuid = bg.uuid()
     bg.wait_output("ready")
     started = time.monotonic()
@@ -288,18 +267,7 @@ def test_gc_grace_and_expire_prepared(carpool: Cli, busybox_aci: Path) -> None:
 def test_status_wait(
     carpool: Cli, busybox_aci: Path, tmp_path: Path, background: list[Background]
 ) -> None:
-    bg = start_background(
-        background,
-        carpool,
-        tmp_path,
-        *NONE,
-        str(busybox_aci),
-        "--exec",
-        "/bin/sh",
-        "--",
-        "-c",
-        "sleep 1; exit 6",
-    )
+    bg = start_shell(background, carpool, tmp_path, busybox_aci, "sleep 1; exit 6")
     uuid = bg.uuid()
     out = carpool("status", "--wait", uuid).stdout
     assert "exited=true" in out and "app-busybox=6" in out
@@ -309,18 +277,7 @@ def test_status_wait(
 def test_rm_refuses_a_running_pod(
     carpool: Cli, busybox_aci: Path, tmp_path: Path, background: list[Background]
 ) -> None:
-    bg = start_background(
-        background,
-        carpool,
-        tmp_path,
-        *NONE,
-        str(busybox_aci),
-        "--exec",
-        "/bin/sh",
-        "--",
-        "-c",
-        LOOP,
-    )
+    bg = start_shell(background, carpool, tmp_path, busybox_aci, LOOP)
     uuid = bg.uuid()
     bg.wait_output("ready")
     refused = carpool("rm", uuid, check=False)
