@@ -44,7 +44,7 @@ def _quantity(value: Any, field_name: str) -> Any:
 
     try:
         return Quantity.parse(str(value))
-    except Exception as exc:  # appc raises its own error type with a message
+    except ValueError as exc:  # not a quantity, or out of range
         raise ValidationError(f"{field_name}: {value!r} is not a quantity ({exc})") from None
 
 

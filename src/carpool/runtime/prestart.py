@@ -60,7 +60,7 @@ def _cfg_owner(template: Path) -> tuple[bool, bool]:
         data = yaml.safe_load(cfg.read_text())
     except (OSError, ValueError, ImportError):
         return False, False
-    except Exception:  # yaml.YAMLError: the templater reports the bad .cfg itself
+    except yaml.YAMLError:  # the templater reports the bad .cfg itself
         return False, False
     if not isinstance(data, dict):
         return False, False
