@@ -12,8 +12,9 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import update_wrapper
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar, cast
 
 import click
 
@@ -60,7 +61,25 @@ def _runtime_flags(f: F) -> F:
     return f
 
 
+class PodFlags(NamedTuple):
+    """The pod flags of ``run`` and ``prepare``, as given."""
+
+    set_env: tuple[str, ...]
+    set_env_file: tuple[Path, ...]
+    volume: tuple[str, ...]
+    port: tuple[str, ...]
+    pod_manifest: Path | None
+    uuid_file_save: Path | None
+
+
 def _pod_flags(f: F) -> F:
+    """The pod flags, handed to the command as one ``pod_flags: PodFlags`` argument."""
+
+    def with_pod_flags(*args: Any, **kwargs: Any) -> Any:
+        flags = PodFlags(**{name: kwargs.pop(name) for name in PodFlags._fields})
+        return f(*args, pod_flags=flags, **kwargs)
+
+    command = update_wrapper(with_pod_flags, f)
     options = [
         click.option("--set-env", multiple=True, help="NAME=VALUE for every app."),
         click.option(
@@ -85,8 +104,8 @@ def _pod_flags(f: F) -> F:
         ),
     ]
     for option in reversed(options):
-        f = option(f)
-    return f
+        command = option(command)
+    return cast(F, command)
 
 
 def _parse_apps(tokens: list[str]) -> list[AppOptions]:
@@ -146,26 +165,19 @@ def _parse_apps(tokens: list[str]) -> list[AppOptions]:
     return apps
 
 
-def _pod_options(
-    images: tuple[str, ...],
-    set_env: tuple[str, ...],
-    set_env_file: tuple[Path, ...],
-    volume: tuple[str, ...],
-    port: tuple[str, ...],
-    pod_manifest: Path | None,
-) -> PodOptions:
+def _pod_options(images: tuple[str, ...], flags: PodFlags) -> PodOptions:
     from carpool.errors import UsageError
     from carpool.runtime.options import PodOptions, parse_env, parse_volume, read_env_file
 
-    options = PodOptions(pod_manifest=pod_manifest, ports=list(port))
-    if pod_manifest is not None:
-        if images or set_env or set_env_file or volume or port:
+    options = PodOptions(pod_manifest=flags.pod_manifest, ports=list(flags.port))
+    if flags.pod_manifest is not None:
+        if images or flags.set_env or flags.set_env_file or flags.volume or flags.port:
             raise UsageError("--pod-manifest: images, --set-env, --volume and --port do not apply")
         return options
-    for path in set_env_file:
+    for path in flags.set_env_file:
         options.env += read_env_file(path)
-    options.env += [parse_env(item, "--set-env") for item in set_env]
-    options.volumes = [parse_volume(v) for v in volume]
+    options.env += [parse_env(item, "--set-env") for item in flags.set_env]
+    options.volumes = [parse_volume(v) for v in flags.volume]
     options.apps = _parse_apps(list(images))
     if not options.apps:
         raise UsageError("no IMAGE given (or use --pod-manifest)")
@@ -231,12 +243,7 @@ def run(
     ctx: CliContext,
     /,
     images: tuple[str, ...],
-    set_env: tuple[str, ...],
-    set_env_file: tuple[Path, ...],
-    volume: tuple[str, ...],
-    port: tuple[str, ...],
-    pod_manifest: Path | None,
-    uuid_file_save: Path | None,
+    pod_flags: PodFlags,
     **runtime: Any,
 ) -> int:
     """Run a pod in the foreground: IMAGE [app flags] [-- ARGS] [--- IMAGE …].
@@ -248,9 +255,12 @@ def run(
     from carpool.runtime import lifecycle
 
     with _rkt_exit_status():
-        options = _pod_options(images, set_env, set_env_file, volume, port, pod_manifest)
+        options = _pod_options(images, pod_flags)
         return lifecycle.run(
-            ctx.data_dir, options, _run_options(**runtime), on_started=_save_uuid(uuid_file_save)
+            ctx.data_dir,
+            options,
+            _run_options(**runtime),
+            on_started=_save_uuid(pod_flags.uuid_file_save),
         )
 
 
@@ -259,23 +269,12 @@ def run(
 @click.option("--quiet", is_flag=True, help="Print only the UUID.")
 @click.argument("images", nargs=-1, type=click.UNPROCESSED)
 @click.pass_obj
-def prepare(
-    ctx: CliContext,
-    images: tuple[str, ...],
-    set_env: tuple[str, ...],
-    set_env_file: tuple[Path, ...],
-    volume: tuple[str, ...],
-    port: tuple[str, ...],
-    pod_manifest: Path | None,
-    uuid_file_save: Path | None,
-    quiet: bool,
-) -> None:
+def prepare(ctx: CliContext, /, images: tuple[str, ...], pod_flags: PodFlags, quiet: bool) -> None:
     """Resolve images and write a pod, ready for run-prepared; prints its UUID."""
     from carpool.runtime import lifecycle
 
-    options = _pod_options(images, set_env, set_env_file, volume, port, pod_manifest)
-    pod = lifecycle.prepare(ctx.data_dir, options)
-    _save_uuid(uuid_file_save)(pod)
+    pod = lifecycle.prepare(ctx.data_dir, _pod_options(images, pod_flags))
+    _save_uuid(pod_flags.uuid_file_save)(pod)
     print(pod.uuid)
 
 
