@@ -91,9 +91,9 @@ def match_mounts(manifest: dict[str, Any]) -> None:
 
 
 def build_pod_manifest(options: PodOptions, images: list[ResolvedImage]) -> dict[str, Any]:
-    from carpool.network.specs import parse_port
+    from carpool.runtime.network import port_entries  # the seam to carpool.network
 
-    ports = [parse_port(spec) for spec in options.ports]
+    ports = port_entries(options.ports)
     apps = [build_app(img, opts, options) for img, opts in zip(images, options.apps, strict=True)]
     seen: set[str] = set()
     for ra in apps:

@@ -79,6 +79,13 @@ def check_available(nets: list[str]) -> None:
     config.resolve(specs.parse_nets(nets), config.load_all())
 
 
+def port_entries(port_specs: list[str]) -> list[dict[str, Any]]:
+    """``--port NAME:[HOSTIP:]HOSTPORT`` values as the pod manifest's ``ports`` entries."""
+    from carpool.network.specs import parse_port
+
+    return [parse_port(spec) for spec in port_specs]
+
+
 def _exposed_ports(pod_dir: Path) -> list[Any]:
     try:
         manifest = json.loads((pod_dir / "pod").read_text())
