@@ -34,7 +34,13 @@ class PodNotFoundError(UsageError):
 
 
 class PodLock:
-    """An exclusive or shared ``flock`` on a pod directory (survives renames)."""
+    """An exclusive or shared ``flock`` on a pod directory (survives renames).
+
+    Not :func:`carpool.locks.file_lock`: this one locks the directory itself (no lock
+    file to create), can be tried without waiting, and its ``fd`` outlives any ``with``
+    block: it is handed to the ``runc`` children (``pass_fds``) so that the pod stays
+    locked, hence running, even if ``carpool run`` is killed.
+    """
 
     def __init__(self, fd: int) -> None:
         self.fd = fd
