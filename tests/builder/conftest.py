@@ -2,7 +2,10 @@ from __future__ import annotations
 
 import shutil
 import socket
+import subprocess
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -50,3 +53,21 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def stop_background_run(
+    cli: Cli, proc: subprocess.Popen[Any], uuid_file: Path, *, wait: float = 20
+) -> None:
+    """End a test's background ``carpool run``: stop its pod (once the UUID is written),
+    reap ``carpool run`` (killed if it does not exit in ``wait`` s) and gc the pod."""
+    deadline = time.monotonic() + 10
+    while not uuid_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if uuid_file.exists():
+        cli("stop", "--force", uuid_file.read_text().strip(), check=False)
+    try:
+        proc.wait(wait)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    cli("gc", "--grace", "0s", check=False)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.builder.conftest import copy_example, free_port, write_project
+from tests.builder.conftest import copy_example, free_port, stop_background_run, write_project
 from tests.conftest import CARPOOL, Cli
 
 pytestmark = pytest.mark.host
@@ -87,18 +87,8 @@ def test_hello_example_builds_and_serves_its_rendered_page(cli: Cli, tmp_path: P
         assert "<h1>Hello carpool!</h1>" in page
         assert "<li>rkt</li>" in page
     finally:
-        deadline = time.monotonic() + 10
-        while not uuid_file.exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if uuid_file.exists():
-            cli("stop", "--force", uuid_file.read_text().strip(), check=False)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_background_run(cli, proc, uuid_file)
         log.close()
-        cli("gc", "--grace", "0s", check=False)
     assert "page rendered: <h1>Hello carpool!</h1>" in (tmp_path / "run.log").read_text()
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.builder.conftest import copy_example, free_port
+from tests.builder.conftest import copy_example, free_port, stop_background_run
 from tests.conftest import CARPOOL, Cli
 
 pytestmark = [pytest.mark.host, pytest.mark.slow]
@@ -68,17 +68,7 @@ def test_debian_bootstrap_and_redis_example(cli: Cli, tmp_path: Path) -> None:
             assert b"104857600" in redis_command(port, "CONFIG", "GET", "maxmemory")
             assert b"\r\n4\r\n" in redis_command(port, "CONFIG", "GET", "databases")
         finally:
-            deadline = time.monotonic() + 10
-            while not uuid_file.exists() and time.monotonic() < deadline:
-                time.sleep(0.1)
-            if uuid_file.exists():
-                cli("stop", "--force", uuid_file.read_text().strip(), check=False)
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-            cli("gc", "--grace", "0s", check=False)
+            stop_background_run(cli, proc, uuid_file, wait=30)
     # the image's own bats tests (bash and /dev/tcp from Debian)
     out = cli("test", "-W", project, timeout=600)
     assert "ok 1 redis answers PING" in out.stdout

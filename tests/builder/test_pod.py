@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.builder.conftest import copy_example
+from tests.builder.conftest import copy_example, stop_background_run
 from tests.conftest import CARPOOL, Cli
 
 pytestmark = pytest.mark.host
@@ -51,17 +51,7 @@ def test_pod_example_builds_one_image_per_app_and_runs(cli: Cli, tmp_path: Path)
                 assert time.monotonic() < deadline, log_path.read_text()
                 time.sleep(0.1)
         finally:
-            deadline = time.monotonic() + 10
-            while not uuid_file.exists() and time.monotonic() < deadline:
-                time.sleep(0.1)
-            if uuid_file.exists():
-                cli("stop", "--force", uuid_file.read_text().strip(), check=False)
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-            cli("gc", "--grace", "0s", check=False)
+            stop_background_run(cli, proc, uuid_file)
 
 
 def test_pod_manifest_errors(cli: Cli, tmp_path: Path) -> None:
