@@ -122,32 +122,44 @@ def _fetch(host: str, port: int) -> str:
         return conn.makefile().read().strip()
 
 
-def test_port_forward_reachable_on_loopback_and_gateway(
-    subnet: str, make_netns: Any, make_pod: Any
-) -> None:
+def forwarding_pod(make_netns: Any, make_pod: Any) -> tuple[Any, Any, int, dict[str, Any]]:
+    """A pod on ``default`` whose app port 8080 is forwarded from a free host port:
+    ``(netns, pod, host port, its network entry)``."""
+    host_port = forward_port()
     manifest = {
         "apps": [
             {"name": "web", "app": {"ports": [{"name": "http", "port": 8080, "protocol": "tcp"}]}}
         ],
-        "ports": [{"name": "http", "hostPort": forward_port()}],
+        "ports": [{"name": "http", "hostPort": host_port}],
     }
-    host_port = manifest["ports"][0]["hostPort"]  # type: ignore[index]
     ns, pod = make_netns(), make_pod(manifest)
     net = CniBackend().setup(
         pod_uuid=pod.uuid, netns=ns.path, networks=["default"], pod_dir=pod.path
     )
     [entry] = net["networks"]
+    return ns, pod, host_port, entry
+
+
+def assert_forwarded(ns: Any, host_port: int, entry: dict[str, Any]) -> None:
+    """The forwarded port answers on the host's loopback and on the pod's gateway."""
+    for host in ("127.0.0.1", entry["hostIP"]):
+        server = _serve_once(ns, 8080, f"hello via {host}")
+        try:
+            assert _fetch(host, host_port) == f"hello via {host}"
+        finally:
+            server.kill()
+            server.wait()
+
+
+def test_port_forward_reachable_on_loopback_and_gateway(
+    subnet: str, make_netns: Any, make_pod: Any
+) -> None:
+    ns, pod, host_port, entry = forwarding_pod(make_netns, make_pod)
     assert entry["portMappings"] == [
         {"hostPort": host_port, "containerPort": 8080, "protocol": "tcp"}
     ]
     try:
-        for host in ("127.0.0.1", entry["hostIP"]):
-            server = _serve_once(ns, 8080, f"hello via {host}")
-            try:
-                assert _fetch(host, host_port) == f"hello via {host}"
-            finally:
-                server.kill()
-                server.wait()
+        assert_forwarded(ns, host_port, entry)
     finally:
         CniBackend().teardown(pod_uuid=pod.uuid, netns=ns.path, pod_dir=pod.path)
     assert cni_rules(pod.uuid) == []

@@ -103,32 +103,14 @@ def test_without_masquerading_the_outside_does_not_answer(
 def test_port_maps_chain_portmap_on_the_builtin_network(
     builtin_subnet: str, make_netns: Any, make_pod: Any
 ) -> None:
-    from tests.network.conftest import forward_port
-    from tests.network.test_backend import _fetch, _serve_once
+    from tests.network.test_backend import assert_forwarded, forwarding_pod
 
-    manifest = {
-        "apps": [
-            {"name": "web", "app": {"ports": [{"name": "http", "port": 8080, "protocol": "tcp"}]}}
-        ],
-        "ports": [{"name": "http", "hostPort": forward_port()}],
-    }
-    host_port = manifest["ports"][0]["hostPort"]  # type: ignore[index]
-    ns, pod = make_netns(), make_pod(manifest)
-    net = CniBackend().setup(
-        pod_uuid=pod.uuid, netns=ns.path, networks=["default"], pod_dir=pod.path
-    )
-    [entry] = net["networks"]
+    ns, pod, host_port, entry = forwarding_pod(make_netns, make_pod)
     state = PodNetState.load(pod.path)
     assert state is not None
     assert [p["type"] for p in state.attachments[0].config["plugins"]] == ["ptp", "portmap"]
     try:
-        for host in ("127.0.0.1", entry["hostIP"]):
-            server = _serve_once(ns, 8080, f"hello via {host}")
-            try:
-                assert _fetch(host, host_port) == f"hello via {host}"
-            finally:
-                server.kill()
-                server.wait()
+        assert_forwarded(ns, host_port, entry)
     finally:
         CniBackend().teardown(pod_uuid=pod.uuid, netns=ns.path, pod_dir=pod.path)
     assert cni_rules(pod.uuid) == [] and masquerade_rules(builtin_subnet) == []
