@@ -26,6 +26,7 @@ import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from carpool.builder.container import unmount_all
 from carpool.errors import BuildError, UsageError
@@ -112,8 +113,12 @@ def busybox_rootfs(rootfs: Path, busybox: Path = HOST_BUSYBOX) -> None:
     os.chmod(rootfs, 0o755)
 
 
-def busybox_manifest(name: str, version: str) -> bytes:
-    manifest = {
+def _base_manifest(
+    name: str, version: str, shell: str, annotations: dict[str, str] | None = None
+) -> bytes:
+    """A base image's manifest: root, in ``/``, running ``shell`` (its bytes are hashed
+    into the image ID, so the same inputs always give the same document)."""
+    manifest: dict[str, Any] = {
         "acKind": "ImageManifest",
         "acVersion": "0.8.11",
         "name": name,
@@ -122,9 +127,15 @@ def busybox_manifest(name: str, version: str) -> bytes:
             {"name": "os", "value": "linux"},
             {"name": "arch", "value": host_arch()},
         ],
-        "app": {"exec": ["/bin/sh"], "user": "0", "group": "0", "workingDirectory": "/"},
+        "app": {"exec": [shell], "user": "0", "group": "0", "workingDirectory": "/"},
     }
+    if annotations:
+        manifest["annotations"] = [{"name": k, "value": v} for k, v in annotations.items()]
     return json.dumps(manifest, indent=2).encode() + b"\n"
+
+
+def busybox_manifest(name: str, version: str) -> bytes:
+    return _base_manifest(name, version, "/bin/sh")
 
 
 def bootstrap_busybox(
@@ -197,22 +208,8 @@ def host_debian_mirror(apt_dir: Path = APT_SOURCES) -> str:
 
 
 def debian_manifest(name: str, version: str, variant: str, mirror: str) -> bytes:
-    manifest = {
-        "acKind": "ImageManifest",
-        "acVersion": "0.8.11",
-        "name": name,
-        "labels": [
-            {"name": "version", "value": version},
-            {"name": "os", "value": "linux"},
-            {"name": "arch", "value": host_arch()},
-        ],
-        "app": {"exec": ["/bin/bash"], "user": "0", "group": "0", "workingDirectory": "/"},
-        "annotations": [
-            {"name": "debootstrap-variant", "value": variant},
-            {"name": "debootstrap-mirror", "value": mirror},
-        ],
-    }
-    return json.dumps(manifest, indent=2).encode() + b"\n"
+    annotations = {"debootstrap-variant": variant, "debootstrap-mirror": mirror}
+    return _base_manifest(name, version, "/bin/bash", annotations)
 
 
 def debootstrap_cache_dir(data_dir: Path) -> Path:
