@@ -438,6 +438,23 @@ def enter(ctx: CliContext, app_name: str | None, uuid: str, command: tuple[str, 
     return subprocess.run(argv, check=False).returncode
 
 
+def _each_pod(uuids: list[str], action: Callable[[str], Pod]) -> int:
+    """``action`` on every pod, printing each UUID done (rkt's quoted form) and each
+    error; the exit status is the last error's (0 if none), as rkt's stop and rm."""
+    from carpool.errors import CarpoolError
+
+    failed = 0
+    for uuid in uuids:
+        try:
+            pod = action(uuid)
+        except CarpoolError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            failed = exc.exit_code
+            continue
+        print(f'"{pod.uuid}"')
+    return failed
+
+
 @click.command()
 @click.option("--force", is_flag=True, help="SIGKILL instead of SIGTERM.")
 @click.option(
@@ -450,19 +467,12 @@ def stop(
     ctx: CliContext, force: bool, timeout: float, uuids: tuple[str, ...], uuid_file: Path | None
 ) -> int:
     """Stop running pods (and release their mounts, namespaces and cgroups)."""
-    from carpool.errors import CarpoolError
     from carpool.runtime import lifecycle
 
-    failed = 0
-    for uuid in _uuids(uuids, uuid_file):
-        try:
-            pod = lifecycle.stop(ctx.data_dir, uuid, force=force, timeout=timeout)
-        except CarpoolError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            failed = exc.exit_code
-            continue
-        print(f'"{pod.uuid}"')
-    return failed
+    return _each_pod(
+        _uuids(uuids, uuid_file),
+        lambda uuid: lifecycle.stop(ctx.data_dir, uuid, force=force, timeout=timeout),
+    )
 
 
 @click.command()
@@ -471,19 +481,9 @@ def stop(
 @click.pass_obj
 def rm(ctx: CliContext, uuids: tuple[str, ...], uuid_file: Path | None) -> int:
     """Remove exited or prepared pods now."""
-    from carpool.errors import CarpoolError
     from carpool.runtime import lifecycle
 
-    failed = 0
-    for uuid in _uuids(uuids, uuid_file):
-        try:
-            pod = lifecycle.rm(ctx.data_dir, uuid)
-        except CarpoolError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            failed = exc.exit_code
-            continue
-        print(f'"{pod.uuid}"')
-    return failed
+    return _each_pod(_uuids(uuids, uuid_file), lambda uuid: lifecycle.rm(ctx.data_dir, uuid))
 
 
 @click.command()
