@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from carpool.cli.context import CliContext
+from carpool.cli.discovery_options import api_options
 
 
 @click.command()
@@ -21,13 +22,7 @@ from carpool.cli.context import CliContext
     help="Where the last known servers, HAProxy sockets and logs live "
     "[default: config's stateDir, else DATA_DIR/discovery/synapse].",
 )
-@click.option(
-    "--api-port",
-    type=click.IntRange(0, 65535),
-    default=None,
-    help="Override the API port (0 disables the API).",
-)
-@click.option("--api-host", default=None, help="Override the API listen address.")
+@api_options
 @click.pass_obj
 def synapse(
     ctx: CliContext,
