@@ -109,6 +109,25 @@ def _config(
     return config
 
 
+def _bundle(
+    runc_root: Path,
+    container_id: str,
+    rootfs: Path,
+    args: list[str],
+    env: dict[str, str],
+    binds: Sequence[Bind],
+    bundle_dir: Path,
+    *,
+    terminal: bool,
+) -> Runc:
+    """Write the container's bundle; the runc (its state dir made) to run it with."""
+    config = _config(rootfs, args, env, binds, container_id, terminal=terminal)
+    bundle_dir.mkdir(parents=True, exist_ok=True)
+    (bundle_dir / "config.json").write_text(json.dumps(config, indent=1))
+    runc_root.mkdir(parents=True, exist_ok=True)
+    return Runc.at(runc_root)
+
+
 def run_in_container(
     runc_root: Path,
     container_id: str,
@@ -125,11 +144,7 @@ def run_in_container(
     However this ends (an exception in ``on_line``, a signal), the container, its
     processes and its cgroups are gone when it returns or raises.
     """
-    bundle_dir.mkdir(parents=True, exist_ok=True)
-    config = _config(rootfs, args, env, binds, container_id, terminal=False)
-    (bundle_dir / "config.json").write_text(json.dumps(config, indent=1))
-    runc = Runc.at(runc_root)
-    runc_root.mkdir(parents=True, exist_ok=True)
+    runc = _bundle(runc_root, container_id, rootfs, args, env, binds, bundle_dir, terminal=False)
     argv = runc.run_argv(container_id, bundle_dir)
     output: list[str] = []
     try:
@@ -188,11 +203,7 @@ def run_interactive(
     """``args`` in a container on ``rootfs`` attached to this terminal (``-c``)."""
     if not sys.stdin.isatty():
         raise BuildError("--catch-on-error needs a terminal")
-    config = _config(rootfs, args, env, binds, container_id, terminal=True)
-    bundle_dir.mkdir(parents=True, exist_ok=True)
-    (bundle_dir / "config.json").write_text(json.dumps(config, indent=1))
-    runc = Runc.at(runc_root)
-    runc_root.mkdir(parents=True, exist_ok=True)
+    runc = _bundle(runc_root, container_id, rootfs, args, env, binds, bundle_dir, terminal=True)
     try:
         proc = subprocess.Popen(runc.run_argv(container_id, bundle_dir), cwd=bundle_dir)
     except OSError as exc:
