@@ -50,3 +50,13 @@ def test_bootstrap_busybox_name_and_version(carpool: Cli) -> None:
     bad = carpool("bootstrap", "busybox", "--name", "Not A Name", check=False)
     assert bad.returncode == 2 and bad.stderr.startswith("error: --name: 'Not A Name' is not")
     assert len(bad.stderr.splitlines()) == 1
+
+
+def test_bootstrap_busybox_output_that_cannot_be_written(carpool: Cli, tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    proc = carpool("bootstrap", "busybox", "-o", blocker / "x.aci", check=False)
+    assert proc.returncode != 0
+    assert proc.stderr.strip().splitlines()[-1].startswith(f"error: --output {blocker}/x.aci:")
+    assert "Traceback" not in proc.stderr
+    assert carpool("image", "list", "--format", "json").stdout.strip() == "[]"  # nothing stored

@@ -173,8 +173,10 @@ def bootstrap_busybox(
         write_aci(manifest, rootfs, archive, compression="gzip", mtime=FIXED_MTIME)
         if output is None:
             return BootstrapResult(store.import_downloaded(archive, progress=progress), None)
-        # the archive is about a megabyte: written whole, like every other kept file
-        atomic_write_bytes(output, archive.read_bytes(), parents=True)
+        try:  # the archive is about a megabyte: written whole, like every other kept file
+            atomic_write_bytes(output, archive.read_bytes(), parents=True)
+        except OSError as exc:
+            raise UsageError(f"--output {output}: {exc.strerror or exc}") from None
         return BootstrapResult(store.import_aci(output, progress=progress), output)
 
 
