@@ -352,3 +352,17 @@ def test_interactive_app_gets_the_terminal(carpool: Cli, busybox_aci: Path) -> N
         check=False,
     )
     assert two_apps.returncode == 254 and "--interactive" in two_apps.stderr
+
+
+def test_uuid_file_save_that_cannot_be_written(
+    carpool: Cli, busybox_aci: Path, tmp_path: Path
+) -> None:
+    bad = tmp_path / "missing" / "uuid"
+    run = carpool("run", *NONE, "--uuid-file-save", bad, busybox_aci, check=False)
+    assert run.returncode == 254
+    assert run.stderr.strip().splitlines()[-1] == (
+        f"error: --uuid-file-save {bad}: No such file or directory"
+    )
+    prepare = carpool("prepare", "--uuid-file-save", bad, busybox_aci, check=False)
+    assert prepare.returncode != 0 and "Traceback" not in prepare.stderr
+    assert f"error: --uuid-file-save {bad}:" in prepare.stderr

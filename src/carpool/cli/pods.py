@@ -211,8 +211,14 @@ def _run_options(
 
 def _save_uuid(path: Path | None) -> Callable[[Pod], None]:
     def save(pod: Pod) -> None:
-        if path is not None:
+        if path is None:
+            return
+        try:
             path.write_text(pod.uuid + "\n")
+        except OSError as exc:
+            from carpool.errors import UsageError
+
+            raise UsageError(f"--uuid-file-save {path}: {exc.strerror or exc}") from None
 
     return save
 
