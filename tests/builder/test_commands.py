@@ -97,3 +97,19 @@ def test_sign_writes_a_detached_signature_gpg_verifies(cli: Cli, tmp_path: Path)
     subprocess.run(["gpgconf", "--kill", "all"], env=env, check=False, capture_output=True)
     missing = cli("sign", "-W", tmp_path / "nowhere", check=False)
     assert missing.returncode == 1 and "not built" in missing.stderr
+
+
+def test_try_graph_and_init_refuse_what_is_no_project_without_writing(
+    cli: Cli, tmp_path: Path
+) -> None:
+    for command in ("try", "graph"):
+        nowhere = tmp_path / f"not-{command}"
+        proc = cli(command, "-W", nowhere, check=False)
+        assert proc.returncode == 1, proc.stderr
+        assert proc.stderr.startswith(f"error: {nowhere}: no aci-manifest.yml")
+        assert not nowhere.exists()
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    proc = cli("init", "-W", blocker / "project", check=False)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr.startswith(f"error: {blocker}/project: cannot create (")

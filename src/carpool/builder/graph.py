@@ -32,10 +32,11 @@ def dot_source(project_dir: Path) -> str:
 
 def write_graph(project_dir: Path) -> list[Path]:
     """Write ``target/graph.dot`` and, when ``dot`` is installed, ``target/graph.png``."""
+    source = dot_source(project_dir)  # a directory that is no project gets no target/
     target = project_dir / "target"
     target.mkdir(parents=True, exist_ok=True)
     dot_file = target / "graph.dot"
-    dot_file.write_text(dot_source(project_dir))
+    dot_file.write_text(source)
     written = [dot_file]
     dot = shutil.which("dot")
     if dot is not None:

@@ -48,7 +48,10 @@ LEVELS = (
 
 def init_project(directory: Path, *, force: bool = False) -> list[Path]:
     """Write the sample project into ``directory``; refuses a non-empty one without ``force``."""
-    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BuildError(f"{directory}: cannot create ({exc.strerror or exc})") from None
     if any(directory.iterdir()) and not force:
         raise BuildError(f"{directory}: not empty (use -f/--force)")
     files = dict(SAMPLE)

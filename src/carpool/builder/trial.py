@@ -14,7 +14,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from carpool.builder.project import parse_manifest
+from carpool.builder.project import find_project, parse_manifest
 from carpool.errors import BuildError, CarpoolError
 from carpool.store import Store
 from carpool.templater.templates_dir import RenderReport
@@ -46,6 +46,7 @@ def try_project(store: Store, project_dir: Path) -> RenderReport:
     from carpool import templater
 
     project_dir = project_dir.resolve()
+    find_project(project_dir)  # a directory that is no project gets no target/
     target = project_dir / "target" / "try"
     templates = project_dir / "templates"
     if target.exists():
