@@ -407,19 +407,6 @@ def list_pods(ctx: CliContext, full: bool, output_format: str) -> None:
     print_rows(rows, columns, output_format)
 
 
-def _pick_app(pod: Pod, app: str | None) -> str:
-    from carpool.errors import UsageError
-
-    names = pod.app_names()
-    if app is None:
-        if len(names) != 1:
-            raise UsageError(f"pod has apps {', '.join(names)}: choose one with --app")
-        return names[0]
-    if app not in names:
-        raise UsageError(f"--app {app}: pod has apps {', '.join(names)}")
-    return app
-
-
 @click.command(context_settings={"allow_interspersed_args": False})
 @click.option("--app", "app_name", help="The app to enter (needed when the pod has several).")
 @click.argument("uuid")
@@ -428,20 +415,10 @@ def _pick_app(pod: Pod, app: str | None) -> str:
 def enter(ctx: CliContext, app_name: str | None, uuid: str, command: tuple[str, ...]) -> int:
     """Run a command (default /bin/sh) inside a running app."""
     import os
-    import subprocess
 
-    from carpool.errors import UsageError
-    from carpool.runtime.setup import container_prefix, runc_for
+    from carpool.runtime import lifecycle
 
-    pod = _find(ctx, uuid)
-    if pod.state != "running":
-        raise UsageError(f"pod {pod.uuid} is {pod.state}, not running")
-    name = _pick_app(pod, app_name)
-    runc = runc_for(ctx.data_dir)
-    argv = runc.exec_argv(
-        container_prefix(pod.uuid) + name, list(command) or ["/bin/sh"], tty=os.isatty(0)
-    )
-    return subprocess.run(argv, check=False).returncode
+    return lifecycle.enter(ctx.data_dir, uuid, list(command), app=app_name, tty=os.isatty(0))
 
 
 def _each_pod(uuids: list[str], action: Callable[[str], Pod]) -> int:
@@ -547,5 +524,5 @@ def logs(ctx: CliContext, app_name: str | None, follow: bool, uuid: str) -> None
     from carpool.runtime.logs import print_logs
 
     pod = _find(ctx, uuid)
-    names = [_pick_app(pod, app_name)] if app_name else pod.app_names()
+    names = [pod.pick_app(app_name)] if app_name else pod.app_names()
     print_logs(pod, names, follow=follow)

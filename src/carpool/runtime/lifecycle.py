@@ -1,4 +1,4 @@
-"""Pod lifecycle: prepare, run, stop, rm, gc and status, as rkt defined them.
+"""Pod lifecycle: prepare, run, stop, rm, gc, status and enter, as rkt defined them.
 
 ``prepare`` resolves images and writes the pod manifest (``prepare/`` ->
 ``prepared/``); ``run_prepared`` moves the pod to ``run/`` and runs it in the
@@ -228,6 +228,22 @@ def stop(data_dir: Path, uuid: str, *, force: bool = False, timeout: float = 10.
     finally:
         lock.release()
     return pod
+
+
+def enter(
+    data_dir: Path, uuid: str, command: list[str], *, app: str | None = None, tty: bool = False
+) -> int:
+    """Run ``command`` (default ``/bin/sh``) in a running pod's app; its exit status."""
+    import subprocess
+
+    from carpool.runtime import setup as pod_setup
+
+    pod = PodStore(data_dir).find(uuid)
+    if pod.state != "running":
+        raise UsageError(f"pod {pod.uuid} is {pod.state}, not running")
+    container_id = pod_setup.container_prefix(pod.uuid) + pod.pick_app(app)
+    argv = pod_setup.runc_for(data_dir).exec_argv(container_id, command or ["/bin/sh"], tty=tty)
+    return subprocess.run(argv, check=False).returncode
 
 
 def _sweep(data_dir: Path, pod: Pod, lock: PodLock) -> None:

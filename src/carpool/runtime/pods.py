@@ -117,6 +117,17 @@ class Pod:
         except RuntimeFailure:
             return []
 
+    def pick_app(self, app: str | None) -> str:
+        """The app named ``app`` (``--app``), or the pod's only app when ``app`` is None."""
+        names = self.app_names()
+        if app is None:
+            if len(names) != 1:
+                raise UsageError(f"pod has apps {', '.join(names)}: choose one with --app")
+            return names[0]
+        if app not in names:
+            raise UsageError(f"--app {app}: pod has apps {', '.join(names)}")
+        return app
+
     def created(self) -> float | None:
         return _mtime(self.path / "pod-created")
 
