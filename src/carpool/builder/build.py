@@ -39,8 +39,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from carpool import __version__
 from carpool.builder.container import (
     Bind,
@@ -769,10 +767,6 @@ def _layer_paths(upper: Path, created: set[str]) -> list[str]:
         elif stat.S_ISREG(found.st_mode) and found.st_size == 0:
             del entries[rel]
     return sorted(entries)
-
-
-def write_yaml(path: Path, data: Any) -> None:
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
 
 
 def clean(project_dir: Path, target: Path | None = None, *, data_dir: Path | None = None) -> bool:

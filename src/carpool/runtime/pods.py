@@ -14,8 +14,6 @@ import errno
 import fcntl
 import json
 import os
-import shutil
-import time
 import uuid as uuid_module
 from dataclasses import dataclass
 from pathlib import Path
@@ -217,10 +215,3 @@ class PodStore:
             if path.is_dir():
                 return Pod(pod.uuid, state, path)
         return None
-
-    def remove_dir(self, pod: Pod) -> None:
-        shutil.rmtree(pod.path, ignore_errors=False)
-
-
-def now() -> float:
-    return time.time()
