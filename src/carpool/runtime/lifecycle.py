@@ -275,6 +275,30 @@ def rm(data_dir: Path, uuid: str) -> Pod:
     return pod
 
 
+def _garbage_state(pod: Pod, now: float, expire_prepared: float) -> str | None:
+    """Where gc moves ``pod``: exited runs and aborted prepares, expired prepared pods
+    and embryos older than a minute; None to leave it."""
+    if pod.state_dir == "run":
+        return "exited-garbage"  # if still locked it is running: left alone
+    if pod.state_dir == "prepare":
+        return "garbage"
+    if pod.state_dir in ("prepared", "embryo"):
+        max_age = expire_prepared if pod.state_dir == "prepared" else 60
+        if now - (pod.created() or 0) >= max_age:
+            return "garbage"
+    return None
+
+
+def _move_unless_locked(store: PodStore, pod: Pod, state: str) -> None:
+    lock = PodLock.acquire(pod.path)
+    if lock is None:
+        return
+    try:
+        store.move(pod, state)
+    finally:
+        lock.release()
+
+
 def gc(
     data_dir: Path,
     *,
@@ -287,33 +311,9 @@ def gc(
     removed: list[str] = []
     now = time.time()
     for pod in store.all():
-        if pod.state_dir in ("run", "prepare"):
-            lock = PodLock.acquire(pod.path)
-            if lock is None:
-                continue
-            try:
-                store.move(pod, "exited-garbage" if pod.state_dir == "run" else "garbage")
-            finally:
-                lock.release()
-        elif pod.state_dir == "prepared":
-            created = pod.created() or 0
-            if now - created >= expire_prepared:
-                lock = PodLock.acquire(pod.path)
-                if lock is None:
-                    continue
-                try:
-                    store.move(pod, "garbage")
-                finally:
-                    lock.release()
-        elif pod.state_dir == "embryo":
-            created = pod.created() or 0
-            if now - created >= 60:
-                lock = PodLock.acquire(pod.path)
-                if lock is not None:
-                    try:
-                        store.move(pod, "garbage")
-                    finally:
-                        lock.release()
+        garbage_state = _garbage_state(pod, now, expire_prepared)
+        if garbage_state is not None:
+            _move_unless_locked(store, pod, garbage_state)
     if mark_only:
         return removed
     for pod in store.all():
