@@ -34,6 +34,7 @@ from pathlib import Path
 
 from carpool.builder.container import remove_cgroups, remove_container, unmount_all
 from carpool.builder.interrupts import deferred_signals
+from carpool.locks import file_lock
 from carpool.oci.runc import Runc
 from carpool.progress import SILENT, Progress
 from carpool.runtime import linux
@@ -81,7 +82,11 @@ def _session_of(container_id: str) -> str | None:
 
 
 def _locked_fd(path: Path, *, blocking: bool) -> int | None:
-    """An fd holding an exclusive flock on ``path`` (created if missing); None if busy."""
+    """An fd holding an exclusive flock on ``path`` (created if missing); None if busy.
+
+    Not :func:`carpool.locks.file_lock`: callers try without waiting first, and keep
+    the fd beyond one ``with`` block (a session's lock, the re-entrant project lock).
+    """
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
@@ -153,9 +158,7 @@ def recover_builds(data_dir: Path) -> list[str]:
         return []  # only root builds (mounts, containers), so only root cleans up
     builds.mkdir(parents=True, exist_ok=True)
     removed: list[str] = []
-    recover_fd = _locked_fd(builds / _RECOVER_LOCK, blocking=True)
-    assert recover_fd is not None
-    try:
+    with file_lock(builds / _RECOVER_LOCK):  # one recovery at a time
         candidates: set[str] = set()
         for entry in os.scandir(builds):
             name = entry.name
@@ -188,8 +191,6 @@ def recover_builds(data_dir: Path) -> list[str]:
             if _stale(str(staging), age=600):  # default_builder killed while staging it
                 remove_tree(staging)
                 removed.append(f"default builder staging: {staging.name}")
-    finally:
-        os.close(recover_fd)
     for line in removed:
         log.info("removed the leftovers of an interrupted %s", line)
     return removed
