@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -73,3 +74,10 @@ def start_background(started: list[Background], cli: Cli, tmp: Path, *args: str)
     bg = Background(cli, list(args), tmp)
     started.append(bg)
     return bg
+
+
+def run_shell(
+    cli: Cli, aci: Path, script: str, *, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """``carpool run --net none ACI --exec /bin/sh -- -c SCRIPT``."""
+    return cli("run", "--net", "none", aci, "--exec", "/bin/sh", "--", "-c", script, check=check)

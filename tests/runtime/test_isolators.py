@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Cli
+from tests.runtime.conftest import run_shell
 from tests.runtime.images import build_aci
 
 pytestmark = pytest.mark.host
@@ -34,22 +35,14 @@ def status_field(text: str, field: str) -> str:
 
 def test_default_capabilities_seccomp_and_masked_paths(carpool: Cli, busybox_aci: Path) -> None:
     script = "cat /proc/self/status; ls /sys/fs | wc -l; cat /proc/kcore | wc -c"
-    out = carpool("run", *NONE, busybox_aci, "--exec", "/bin/sh", "--", "-c", script).stdout
+    out = run_shell(carpool, busybox_aci, script).stdout
     assert int(status_field(out, "CapBnd"), 16) == DEFAULT_CAPS
     assert int(status_field(out, "CapEff"), 16) == DEFAULT_CAPS  # root gets them effective
     assert status_field(out, "Seccomp") == "2"
     assert status_field(out, "NoNewPrivs") == "0"
     assert out.splitlines()[-2:] == ["0", "0"]  # /sys/fs hidden, /proc/kcore masked
-    refused = carpool(
-        "run",
-        *NONE,
-        busybox_aci,
-        "--exec",
-        "/bin/sh",
-        "--",
-        "-c",
-        "echo 1 > /proc/sys/vm/overcommit_memory && echo wrote",
-        check=False,
+    refused = run_shell(
+        carpool, busybox_aci, "echo 1 > /proc/sys/vm/overcommit_memory && echo wrote", check=False
     )
     assert "wrote" not in refused.stdout
 

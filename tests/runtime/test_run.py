@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Cli
+from tests.runtime.conftest import run_shell
 from tests.runtime.images import build_aci
 
 pytestmark = pytest.mark.host
@@ -44,17 +45,7 @@ def test_output_exit_zero_status_logs_and_list(
 
 
 def test_app_exit_status_and_stderr_propagate(carpool: Cli, busybox_aci: Path) -> None:
-    proc = carpool(
-        "run",
-        *NONE,
-        busybox_aci,
-        "--exec",
-        "/bin/sh",
-        "--",
-        "-c",
-        "echo oops >&2; exit 7",
-        check=False,
-    )
+    proc = run_shell(carpool, busybox_aci, "echo oops >&2; exit 7", check=False)
     assert proc.returncode == 7
     assert proc.stderr == "oops\n"
     assert proc.stdout == ""
@@ -363,17 +354,8 @@ def test_volumes_and_mount_points(carpool: Cli, images_dir: Path, tmp_path: Path
 
 
 def test_overlay_keeps_the_image_pristine(carpool: Cli, busybox_aci: Path) -> None:
-    carpool("run", *NONE, busybox_aci, "--exec", "/bin/sh", "--", "-c", "echo dirty > /bin/mark")
-    again = carpool(
-        "run",
-        *NONE,
-        busybox_aci,
-        "--exec",
-        "/bin/sh",
-        "--",
-        "-c",
-        "test -e /bin/mark || echo clean",
-    )
+    run_shell(carpool, busybox_aci, "echo dirty > /bin/mark")
+    again = run_shell(carpool, busybox_aci, "test -e /bin/mark || echo clean")
     assert again.stdout == "clean\n"
 
 
