@@ -81,11 +81,7 @@ def test_teardown_after_a_crash_in_the_middle_of_add(
 ) -> None:
     """A record written before ADD, no result: DEL without prevResult still frees everything."""
     ns, pod = make_netns(), make_pod()
-    CniBackend().setup(pod_uuid=pod.uuid, netns=ns.path, networks=["default"], pod_dir=pod.path)
-    state = PodNetState.load(pod.path)
-    assert state is not None
-    state.attachments[0].result = None
-    state.save(pod.path)
+    attach_as_if_killed_mid_add(ns, pod)
     CniBackend().teardown(pod_uuid=pod.uuid, netns=ns.path, pod_dir=pod.path)
     assert leases(data_dir) == [] and cni_rules(pod.uuid) == []
     assert "eth0" not in ns.addresses()
@@ -120,6 +116,16 @@ def _serve_once(ns: Any, port: int, text: str) -> subprocess.Popen[str]:
 def _fetch(host: str, port: int) -> str:
     with socket.create_connection((host, port), timeout=5) as conn:
         return conn.makefile().read().strip()
+
+
+def attach_as_if_killed_mid_add(ns: Any, pod: Any) -> None:
+    """Attach ``pod`` to ``default``, then drop the ADD result from its record: what a
+    carpool killed between writing the record and getting the result leaves."""
+    CniBackend().setup(pod_uuid=pod.uuid, netns=ns.path, networks=["default"], pod_dir=pod.path)
+    state = PodNetState.load(pod.path)
+    assert state is not None
+    state.attachments[0].result = None
+    state.save(pod.path)
 
 
 def forwarding_pod(make_netns: Any, make_pod: Any) -> tuple[Any, Any, int, dict[str, Any]]:

@@ -139,12 +139,10 @@ def test_gc_after_a_crash_drops_the_reference_and_the_rule(
     builtin_subnet: str, make_netns: Any, make_pod: Any, data_dir: Path
 ) -> None:
     """killed mid-ADD (record without result), netns gone: gc's DEL still ends the masquerade."""
+    from tests.network.test_backend import attach_as_if_killed_mid_add
+
     ns, pod = make_netns(), make_pod()
-    CniBackend().setup(pod_uuid=pod.uuid, netns=ns.path, networks=["default"], pod_dir=pod.path)
-    state = PodNetState.load(pod.path)
-    assert state is not None
-    state.attachments[0].result = None
-    state.save(pod.path)
+    attach_as_if_killed_mid_add(ns, pod)
     ns.delete()
     assert masquerade_rules(builtin_subnet)
     CniBackend().teardown(pod_uuid=pod.uuid, netns=None, pod_dir=pod.path)
