@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from carpool.errors import UsageError
+from carpool.fsutil import atomic_write_text
 
 NET_INFO = "net-info.json"
 CNI_STATE_DIR = "net"  # where the CNI backend records a pod's attachments
@@ -106,7 +107,7 @@ def setup(pod_uuid: str, netns: Path | None, nets: list[str], pod_dir: Path) -> 
         try:
             backend = _backend()  # imported here, not on the runtime's path
             info = backend.setup(pod_uuid=pod_uuid, netns=netns, networks=nets, pod_dir=pod_dir)
-            (pod_dir / NET_INFO).write_text(json.dumps(info))
+            atomic_write_text(pod_dir / NET_INFO, json.dumps(info), durable=False)
         except BaseException as exc:  # handed to the thread that waits
             errors.append(exc)
 

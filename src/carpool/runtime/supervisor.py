@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+from carpool.fsutil import atomic_write_text
 from carpool.oci.runc import Runc
 from carpool.runtime.setup import AppPlan, Step
 
@@ -241,13 +242,13 @@ def run_plans(
                         status = status or code
                         break
                 if status:
-                    (plan.app_dir / "exit").write_text(f"{status}\n")
+                    atomic_write_text(plan.app_dir / "exit", f"{status}\n", durable=False)
                     break
                 continue
             code = run_step(plan, step)
             if code != 0:
                 log.error("app %s: %s exited with status %d", plan.name, step.phase, code)
-                (plan.app_dir / "exit").write_text(f"{code}\n")
+                atomic_write_text(plan.app_dir / "exit", f"{code}\n", durable=False)
                 status = status or code
                 break
         if status or sup.stopping or sup.signalled is not None or sup.stop_marker():
@@ -265,7 +266,7 @@ def run_plans(
             for child in sup.wait_any():
                 plan = mains[id(child)]
                 assert child.status is not None
-                (plan.app_dir / "exit").write_text(f"{child.status}\n")
+                atomic_write_text(plan.app_dir / "exit", f"{child.status}\n", durable=False)
                 if child.status != 0 and not sup.stopping:
                     status = child.status
                     sup.stop()
