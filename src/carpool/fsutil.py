@@ -9,7 +9,9 @@ temporary file that directory listings skip.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import stat
 import uuid
 from pathlib import Path
 
@@ -23,6 +25,20 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def ensure_replaceable(path: Path) -> None:
+    """Refuse to rename over anything but a regular file (or nothing).
+
+    A user may name ``/dev/stdout``, a FIFO or a symlink as an output path; renaming a
+    temporary file over it would silently replace that node instead of writing to it.
+    """
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if not stat.S_ISREG(st.st_mode):
+        raise OSError(errno.EEXIST, "exists and is not a regular file", str(path))
+
+
 def atomic_write_bytes(
     path: Path, data: bytes, *, mode: int = 0o644, parents: bool = False, durable: bool = True
 ) -> None:
@@ -34,6 +50,7 @@ def atomic_write_bytes(
     which cost milliseconds on ``carpool run``'s start-up path.  ``parents`` creates
     missing directories first (for files whose directory a user chose).
     """
+    ensure_replaceable(path)
     if parents:
         path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex}")

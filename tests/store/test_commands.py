@@ -5,6 +5,8 @@ from __future__ import annotations
 import functools
 import http.server
 import json
+import os
+import stat
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -104,6 +106,22 @@ def test_list_cat_manifest_export(carpool: Cli, app_aci: Path, tmp_path: Path) -
     missing = carpool("image", "cat-manifest", "example.com/nope", check=False)
     assert missing.returncode == 1
     assert missing.stderr == "error: no image example.com/nope in the store\n"
+
+
+def test_export_never_replaces_a_node_that_is_not_a_file(
+    carpool: Cli, app_aci: Path, tmp_path: Path
+) -> None:
+    carpool("fetch", app_aci)
+    fifo, link = tmp_path / "fifo", tmp_path / "link"
+    os.mkfifo(fifo)
+    link.symlink_to(tmp_path / "elsewhere.aci")
+    for node in (fifo, link):
+        out = carpool("image", "export", "--overwrite", "example.com/app", node, check=False)
+        assert out.returncode == 1
+        assert out.stderr == f"error: {node}: exists and is not a regular file\n"
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode) and link.is_symlink()
+    assert not (tmp_path / "elsewhere.aci").exists()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
 
 
 def test_extract_and_render(carpool: Cli, tmp_path: Path) -> None:

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from carpool.errors import AmbiguousImageError, ImageNotFoundError, StoreError, UsageError
-from carpool.fsutil import atomic_write_bytes
+from carpool.fsutil import atomic_write_bytes, ensure_replaceable
 from carpool.locks import file_lock
 from carpool.progress import SILENT, Progress
 from carpool.store import refs
@@ -495,6 +495,7 @@ class Store:
             raise UsageError(f"{dest}: file exists (use --overwrite to replace it)")
         tmp = dest.with_name(f".{dest.name}.tmp-{uuid.uuid4().hex}")
         try:
+            ensure_replaceable(dest)
             shutil.copyfile(self.layout.blob(image_id), tmp)
             os.replace(tmp, dest)
         except OSError as exc:
