@@ -28,7 +28,6 @@ import contextlib
 import errno
 import hashlib
 import json
-import logging
 import os
 import shutil
 import stat
@@ -57,10 +56,11 @@ from carpool.builder.sessions import (
 )
 from carpool.builder.toolbox import default_builder, install_dgr_bin, toolbox_key
 from carpool.errors import BuildError, CarpoolError
+from carpool.log import get_logger
 from carpool.progress import SILENT, Progress
 from carpool.store import ImageRecord, Store
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 STEP_MARK = "::carpool-step:: "
 CACHE_FILE = "build-cache.json"

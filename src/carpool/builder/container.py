@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import json
-import logging
 import os
 import signal
 import subprocess
@@ -25,6 +24,7 @@ from typing import Any
 
 from carpool.builder.interrupts import deferred_signals
 from carpool.errors import BuildError
+from carpool.log import get_logger
 from carpool.oci.runc import Runc
 from carpool.oci.spec import (
     ALL_CAPABILITIES,
@@ -36,7 +36,7 @@ from carpool.oci.spec import (
 from carpool.runtime import linux
 from carpool.store.fsutil import remove_tree
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ from carpool.builder.project import (
 from carpool.builder.sessions import project_lock, recover_builds
 from carpool.errors import BuildError, CarpoolError, ValidationError
 from carpool.fsutil import atomic_write_bytes, atomic_write_text
+from carpool.log import get_logger
 from carpool.store import Store
 
 INHERITED_FIELDS = (
@@ -68,9 +69,7 @@ def _load(project_dir: Path) -> tuple[str, str | None, dict[str, Any], Path]:
     lowered = {str(k).lower(): v for k, v in data.items()}
     for key in lowered:
         if key not in ("name", "pod"):
-            import logging
-
-            logging.getLogger(__name__).warning("%s: unknown key %s ignored", source, key)
+            get_logger(__name__).warning("%s: unknown key %s ignored", source, key)
     raw_name = str(lowered.get("name") or "").strip()
     if not raw_name:
         raise BuildError(f"{source}: name: is mandatory in manifest")

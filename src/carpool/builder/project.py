@@ -8,7 +8,6 @@ dgr's YAML→JSON→Go decoding; unknown keys are warned about instead of silent
 
 from __future__ import annotations
 
-import logging
 import re
 import subprocess
 import time
@@ -19,8 +18,9 @@ from typing import Any
 import yaml
 
 from carpool.errors import BuildError, CarpoolError, ValidationError
+from carpool.log import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 ACI_MANIFEST = "aci-manifest.yml"
 POD_MANIFEST = "pod-manifest.yml"

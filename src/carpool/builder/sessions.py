@@ -23,7 +23,6 @@ import contextlib
 import fcntl
 import hashlib
 import json
-import logging
 import os
 import threading
 import time
@@ -35,13 +34,14 @@ from pathlib import Path
 from carpool.builder.container import remove_cgroups, remove_container, unmount_all
 from carpool.builder.interrupts import deferred_signals
 from carpool.locks import file_lock
+from carpool.log import get_logger
 from carpool.oci.runc import Runc
 from carpool.progress import SILENT, Progress
 from carpool.runtime import linux
 from carpool.store import Store
 from carpool.store.fsutil import remove_tree
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 BUILDS_DIR = "builds"
 RUNC_DIR = "build-runc"

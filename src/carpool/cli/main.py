@@ -105,8 +105,18 @@ def cli(ctx: click.Context, data_dir: Path, debug: bool) -> None:
 
 
 def _configure_logging(debug: bool) -> None:
-    # imported here, not at the top: ``carpool --version`` exits before any command
-    # runs and so never needs logging
+    """Show info and above (everything with ``--debug``) on stderr.
+
+    ``logging`` itself is imported only if a record gets that far: most runs of
+    ``carpool run`` or ``carpool templater`` log nothing above debug.
+    """
+    from carpool import log
+
+    log.set_threshold(log.DEBUG if debug else log.INFO)
+    log.before_first_record(lambda: _install_handlers(debug))
+
+
+def _install_handlers(debug: bool) -> None:
     import logging
 
     handler = logging.StreamHandler(sys.stderr)
@@ -142,9 +152,9 @@ def main(argv: list[str] | None = None) -> None:
         result = cli.main(args=args, prog_name="carpool", standalone_mode=False)
     except CarpoolError as exc:
         if debug:
-            import logging
+            from carpool.log import get_logger
 
-            logging.getLogger("carpool").exception("failed")
+            get_logger("carpool").exception("failed")
         _fail(str(exc), exc.exit_code)
     except click.exceptions.Abort:
         _fail("aborted", 130)

@@ -59,22 +59,20 @@ def templater(
     *.tmpl.* files are rendered to the same path under TARGET without .tmpl, and a
     rendered <no value> fails the run.
     """
-    import logging
-
+    from carpool import log
     from carpool.templater import run_templater
 
     level = level.lower()
-    logger = logging.getLogger("carpool")
     if not ctx.debug:
-        logger.setLevel(
+        log.set_threshold(
             {
-                "trace": logging.DEBUG,
-                "debug": logging.DEBUG,
-                "info": logging.INFO,
-                "warn": logging.WARNING,
-                "warning": logging.WARNING,
-                "error": logging.ERROR,
-            }.get(level, logging.CRITICAL)
+                "trace": log.DEBUG,
+                "debug": log.DEBUG,
+                "info": log.INFO,
+                "warn": log.WARNING,
+                "warning": log.WARNING,
+                "error": log.ERROR,
+            }.get(level, log.CRITICAL)
         )
     report = run_templater(
         directory,
@@ -85,4 +83,5 @@ def templater(
         trace=level == "trace",
     )
     if report.failures:
-        logger.warning("%d template(s) failed, continued because of -c", len(report.failures))
+        failed = len(report.failures)
+        log.get_logger("carpool").warning("%d template(s) failed, continued because of -c", failed)

@@ -13,7 +13,6 @@ snake_case.  :class:`Fields` looks keys up case-insensitively, converts values, 
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -23,8 +22,9 @@ import yaml
 
 from carpool.discovery.registry import default_embedded_dir, normalize_path
 from carpool.errors import CarpoolError, ValidationError
+from carpool.log import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 class Fields:

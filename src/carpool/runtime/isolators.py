@@ -6,16 +6,16 @@ so; carpool reports every ignored isolator instead of dropping it silently.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from typing import Any
 
 from carpool.appc.capabilities import DEFAULT_CAPABILITIES as APPC_DEFAULT_CAPABILITIES
 from carpool.errors import ValidationError
+from carpool.log import get_logger
 from carpool.oci import seccomp
 from carpool.oci.spec import ALL_CAPABILITIES, Resources, Seccomp
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 # Keys that live in a namespace the pod owns (so setting them touches no host state).
 NAMESPACED_SYSCTL_PREFIXES = ("net.", "kernel.shm", "kernel.msg", "kernel.sem", "fs.mqueue.")

@@ -9,7 +9,6 @@ on disk and "running" means "someone holds the pod lock".
 from __future__ import annotations
 
 import json
-import logging
 import os
 import shutil
 import time
@@ -18,10 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from carpool.errors import CarpoolError, RuntimeFailure, UsageError
+from carpool.log import get_logger
 from carpool.runtime.options import PodOptions, RunOptions
 from carpool.runtime.pods import Pod, PodLock, PodStore, write_atomic
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 STOP_MARKER = "stop-requested"
 

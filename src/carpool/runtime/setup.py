@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import logging
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from carpool.errors import RuntimeFailure
+from carpool.log import get_logger
 from carpool.oci.runc import Runc
 from carpool.oci.spec import (
     MASKED_PATHS,
@@ -32,7 +32,7 @@ from carpool.runtime.isolators import app_isolation, pod_isolation
 from carpool.runtime.options import RunOptions
 from carpool.runtime.pods import Pod
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 DGR_BUSYBOX = "/dgr/bin/busybox"

@@ -11,7 +11,6 @@ the pod's; SIGINT/SIGTERM/SIGHUP to carpool stop the pod the same way.
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import selectors
 import signal
@@ -24,10 +23,11 @@ from pathlib import Path
 from typing import BinaryIO
 
 from carpool.fsutil import atomic_write_text
+from carpool.log import get_logger
 from carpool.oci.runc import Runc
 from carpool.runtime.setup import AppPlan, Step
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 CARPOOL_FAILURE = 254  # rkt's status for its own failures

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import os
 import shutil
 import subprocess
@@ -35,6 +34,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from carpool.errors import AmbiguousImageError, ImageNotFoundError, StoreError, UsageError
 from carpool.fsutil import atomic_write_bytes, ensure_replaceable
 from carpool.locks import file_lock
+from carpool.log import get_logger
 from carpool.progress import SILENT, Progress
 from carpool.store import refs
 from carpool.store.fsutil import remove_path, remove_tree, tree_fingerprint
@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from carpool.aci import ExtractResult
     from carpool.appc import ImageManifest
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 STAMP = "stamp.json"
 FINGERPRINT = "fingerprint"

@@ -27,15 +27,15 @@ errors naming the file instead of a Go stack trace.
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from carpool.errors import AttributesError
+from carpool.log import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 MAX_MERGE_DEPTH = 32  # mergemap.MaxDepth
 

@@ -25,7 +25,6 @@ reported and skipped (dgr stopped there even with ``-c``).
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import stat
 from collections.abc import Callable, Mapping
@@ -34,9 +33,10 @@ from pathlib import Path
 from typing import Any
 
 from carpool.errors import TemplateError
+from carpool.log import get_logger
 from carpool.templater.preprocess import cleanup_template, find_no_value, finish_output
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 CheckRunner = Callable[[str, Path], None]
 """Runs a template's ``checkCmd`` (the command, the file just written); raises on failure."""

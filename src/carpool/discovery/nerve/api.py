@@ -11,7 +11,6 @@ on methods).
 from __future__ import annotations
 
 import json
-import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -19,11 +18,12 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from carpool import __version__
+from carpool.log import get_logger
 
 if TYPE_CHECKING:
     from carpool.discovery.nerve.service import Service
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 ROUTES = """GET /status
 GET /services/:service/status

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import http.client
-import logging
 import os
 import signal
 import socket
@@ -29,8 +28,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 
 from carpool.discovery.nerve.config import CheckConfig
+from carpool.log import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 #: a check result: None when healthy, else why not
 CheckResult = str | None

@@ -30,17 +30,19 @@ from carpool.discovery.nerve.reporters import make_reporter
 from carpool.discovery.nerve.service import Service
 from carpool.discovery.registry import RegistryPool
 from carpool.errors import CarpoolError, DiscoveryError
+from carpool.log import get_logger, stdlib_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 def quiet_kazoo() -> None:
     """kazoo logs every reconnection attempt; carpool reports connection states itself."""
+    carpool_logger = stdlib_logger("carpool")
     kazoo = logging.getLogger("kazoo")
-    if not logging.getLogger("carpool").isEnabledFor(logging.DEBUG):
+    if not log.isEnabledFor(logging.DEBUG):
         kazoo.setLevel(logging.CRITICAL)
     kazoo.propagate = False
-    kazoo.handlers[:] = logging.getLogger("carpool").handlers
+    kazoo.handlers[:] = carpool_logger.handlers
 
 
 class Nerve:

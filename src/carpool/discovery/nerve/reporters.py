@@ -18,7 +18,6 @@ A :class:`Report` is go-nerve's ``Report``; reporters turn it into their medium:
 from __future__ import annotations
 
 import contextlib
-import logging
 import sys
 import threading
 from abc import ABC, abstractmethod
@@ -35,8 +34,9 @@ from carpool.discovery.payload import (
 )
 from carpool.discovery.registry import Registration, Registry, RegistryPool, RegistrySpec
 from carpool.fsutil import atomic_write_bytes
+from carpool.log import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,6 @@ a ramp in progress continues at the new target and a warm instance gets it at on
 
 from __future__ import annotations
 
-import logging
 import math
 import threading
 import time
@@ -32,8 +31,9 @@ from typing import Any
 from carpool.discovery.nerve.checks import CheckRunner, make_check, run_command
 from carpool.discovery.nerve.config import FIBONACCI_STEPS, ServiceConfig, warmup_weight
 from carpool.discovery.nerve.reporters import Report, Reporter
+from carpool.log import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 DISABLED_REASON = "Service is disabled"
 LAST_STEP = len(FIBONACCI_STEPS) - 1

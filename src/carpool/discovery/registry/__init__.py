@@ -27,7 +27,6 @@ The contract, for both:
 
 from __future__ import annotations
 
-import logging
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
@@ -37,8 +36,9 @@ from typing import Literal
 
 from carpool.discovery.payload import Backend, PayloadError, parse_payload
 from carpool.errors import DiscoveryError
+from carpool.log import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 RegistryKind = Literal["zookeeper", "embedded"]
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
-import logging
 import os
 import threading
 import uuid
@@ -40,8 +39,9 @@ from carpool.discovery.registry import (
 from carpool.errors import DiscoveryError
 from carpool.fsutil import atomic_write_bytes
 from carpool.locks import file_lock
+from carpool.log import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 def session_alive(sessions_dir: Path, session_id: str) -> bool:

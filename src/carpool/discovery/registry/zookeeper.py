@@ -29,7 +29,6 @@ Behaviour, and where it deliberately differs from the originals (reference §1.3
 from __future__ import annotations
 
 import contextlib
-import logging
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -66,8 +65,9 @@ from carpool.discovery.registry import (
     normalize_path,
 )
 from carpool.errors import DiscoveryError
+from carpool.log import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 #: Errors meaning "ZooKeeper did not answer (now)": retry later.
 _TRANSIENT = (KazooException, KazooTimeoutError, ConnectionClosedError)

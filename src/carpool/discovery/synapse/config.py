@@ -38,7 +38,6 @@ carpool extensions (accepted in both formats, go-synapse spelling shown):
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
@@ -56,9 +55,10 @@ from carpool.discovery.fields import (
 from carpool.discovery.payload import Backend
 from carpool.discovery.registry import RegistrySpec
 from carpool.errors import ValidationError
+from carpool.log import get_logger
 
 ConfigFormat = Literal["go-synapse", "airbnb"]
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 RouterType = Literal["haproxy", "template", "console"]
 ROUTER_TYPES = ("haproxy", "template", "console")

@@ -9,7 +9,6 @@ included (soft stop: connections in flight finish).
 
 from __future__ import annotations
 
-import logging
 import signal
 import threading
 from pathlib import Path
@@ -22,8 +21,9 @@ from carpool.discovery.synapse.router import Router
 from carpool.discovery.synapse.state import StateFile
 from carpool.discovery.synapse.watcher import ServiceWatcher
 from carpool.errors import DiscoveryError
+from carpool.log import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 def make_router(config: RouterConfig, state_dir: Path, index: int) -> Router:

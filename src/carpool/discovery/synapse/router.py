@@ -10,7 +10,6 @@ a watcher's, and :meth:`Router.tick` runs there periodically for timed work (dra
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -19,8 +18,9 @@ from typing import Any
 from carpool.discovery.payload import Backend
 from carpool.discovery.synapse.config import RouterConfig
 from carpool.errors import CarpoolError
+from carpool.log import DEBUG, get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 def show_traceback(exc: BaseException) -> bool:
@@ -29,7 +29,7 @@ def show_traceback(exc: BaseException) -> bool:
     Expected failures (carpool's own errors, I/O) read well as one line; anything else is
     a bug that the retry would otherwise hide.
     """
-    return not isinstance(exc, (CarpoolError, OSError)) or log.isEnabledFor(logging.DEBUG)
+    return not isinstance(exc, (CarpoolError, OSError)) or log.isEnabledFor(DEBUG)
 
 
 TICK_INTERVAL = 0.25

@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import subprocess
 import sys
 from pathlib import Path
@@ -25,8 +24,9 @@ from carpool.discovery.synapse.router import Router
 from carpool.discovery.synapse.watcher import backend_view
 from carpool.errors import DiscoveryError
 from carpool.fsutil import atomic_write_text
+from carpool.log import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 def _report(backend: Backend) -> dict[str, Any]:

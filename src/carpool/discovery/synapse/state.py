@@ -8,15 +8,15 @@ synapse started while ZooKeeper is unreachable serves its last state instead of 
 from __future__ import annotations
 
 import json
-import logging
 import threading
 from pathlib import Path
 
 from carpool.discovery.payload import Backend
 from carpool.discovery.synapse.watcher import backend_from_view, backend_view
 from carpool.fsutil import atomic_write_text
+from carpool.log import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 VERSION = 1
 

@@ -18,7 +18,6 @@ An *unreachable* event changes nothing: routers keep the last known servers.
 
 from __future__ import annotations
 
-import logging
 import random
 import threading
 from collections.abc import Callable
@@ -28,8 +27,9 @@ from typing import Any
 from carpool.discovery.payload import Backend
 from carpool.discovery.registry import Registry, Watch, WatchEvent
 from carpool.discovery.synapse.config import ServiceConfig
+from carpool.log import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 OnChange = Callable[[str, list[Backend]], None]
 

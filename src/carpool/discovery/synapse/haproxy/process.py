@@ -10,7 +10,6 @@ worker finishes its connections.  With a ``reloadCommand`` (go-synapse, Airbnb's
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import signal
 import subprocess
@@ -25,8 +24,9 @@ from carpool.discovery.synapse.haproxy.runtime import (
 )
 from carpool.errors import DiscoveryError
 from carpool.fsutil import atomic_write_text
+from carpool.log import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 class HaproxyError(DiscoveryError):

@@ -20,7 +20,6 @@ sent, so a lost command or a reload restoring an older server-state file heals i
 
 from __future__ import annotations
 
-import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,8 +42,9 @@ from carpool.discovery.synapse.haproxy.runtime import HaproxySocketError, Server
 from carpool.discovery.synapse.router import Router, show_traceback
 from carpool.errors import DiscoveryError
 from carpool.fsutil import atomic_write_text
+from carpool.log import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 Key = tuple[str, int, str]
 
