@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from carpool.templater.gofmt import is_digit, is_letter, quote
@@ -85,12 +84,31 @@ _State = Callable[[], Any] | None
 _EOF = ""
 
 
-@dataclass(slots=True)
 class Item:
-    typ: int
-    pos: int
-    val: str
-    line: int
+    """One token (a plain slots class: ``dataclasses`` would import ``inspect``, ~10 ms)."""
+
+    __slots__ = ("line", "pos", "typ", "val")
+
+    def __init__(self, typ: int, pos: int, val: str, line: int) -> None:
+        self.typ = typ
+        self.pos = pos
+        self.val = val
+        self.line = line
+
+    def __repr__(self) -> str:
+        return f"Item(typ={self.typ!r}, pos={self.pos!r}, val={self.val!r}, line={self.line!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Item):
+            return NotImplemented
+        return (self.typ, self.pos, self.val, self.line) == (
+            other.typ,
+            other.pos,
+            other.val,
+            other.line,
+        )
+
+    __hash__ = None  # type: ignore[assignment]
 
     def __str__(self) -> str:
         if self.typ == T.EOF:

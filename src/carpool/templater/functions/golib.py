@@ -7,17 +7,19 @@ Go functions raise — each as small as the functions using it require.
 
 from __future__ import annotations
 
-import datetime as _dt
 import functools
 import math
 import re
 import time as _time
 import unicodedata
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from carpool.templater.gofmt import format_float, format_value
 from carpool.templater.gotypes import GoError, GoMap, GoSlice, Int64, go_signature, make_int
+
+if TYPE_CHECKING:  # datetime costs ~1.5 ms to import; only time functions need it
+    import datetime as _dt
 
 # ------------------------------------------------------------------ panics
 
@@ -263,7 +265,10 @@ def _yaml_float(f: float) -> str:
     return format_float(f, "g", -1, 64)
 
 
-_BASE60 = re.compile(r"^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$")
+@functools.cache
+def _base60_re() -> re.Pattern[str]:
+    """Compiled on first use: module-level compiles cost start-up time."""
+    return re.compile(r"^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$")
 
 
 @functools.cache
@@ -283,7 +288,7 @@ def _yaml_dumper() -> Any:
         node = yaml.ScalarNode("tag:yaml.org,2002:str", text)
         # yaml.v2 double-quotes a string that would read back as something else
         resolved = dumper.resolve(yaml.ScalarNode, text, (True, False))
-        if resolved != "tag:yaml.org,2002:str" or _BASE60.match(text):
+        if resolved != "tag:yaml.org,2002:str" or _base60_re().match(text):
             node.style = '"'
         return node
 
@@ -365,6 +370,8 @@ class GoTime:
 
     @classmethod
     def now(cls) -> GoTime:
+        import datetime as _dt
+
         return cls(_dt.datetime.now().astimezone(), _time.monotonic() - _PROCESS_START)
 
     def go_string(self) -> str:
@@ -456,6 +463,8 @@ _CHUNKS = [
 
 
 def _zone(dt: _dt.datetime, kind: str) -> str:
+    import datetime as _dt
+
     offset = dt.utcoffset() or _dt.timedelta(0)
     seconds = int(offset.total_seconds())
     if kind.startswith("Z") and seconds == 0:
@@ -479,6 +488,8 @@ def _zone_name(dt: _dt.datetime) -> str:
     name = dt.tzname()
     if (name and not name.startswith(("+", "-", "UTC+", "UTC-"))) or name == "UTC":
         return name or "UTC"
+    import datetime as _dt
+
     offset = int((dt.utcoffset() or _dt.timedelta(0)).total_seconds())
     sign = "-" if offset < 0 else "+"
     offset = abs(offset)

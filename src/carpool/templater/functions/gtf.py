@@ -14,7 +14,6 @@ import math
 import re
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import quote_plus
 
 from carpool.templater.functions.golib import go_fields, go_lower, go_trim_space, go_upper
 from carpool.templater.gofmt import sprintf
@@ -27,7 +26,12 @@ from carpool.templater.gotypes import (
     go_type,
 )
 
-_STRIPTAGS = re.compile(r"<[^>]*?>", re.DOTALL)
+
+@functools.cache
+def _striptags_re() -> re.Pattern[str]:
+    """Compiled on first use: module-level compiles cost start-up time."""
+    return re.compile(r"<[^>]*?>", re.DOTALL)
+
 
 _ZERO: dict[str, Any] = {"string": "", "int": 0, "bool": False, "interface {}": None}
 
@@ -110,6 +114,8 @@ def truncatechars(n: int, s: str) -> str:
 
 @_gtf("string", result="string")
 def urlencode(s: str) -> str:
+    from urllib.parse import quote_plus
+
     return quote_plus(s, safe="")
 
 
@@ -278,7 +284,7 @@ def random(value: Any) -> Any:
 
 @go_signature("string", result="string", returns_error=False)
 def striptags(s: str) -> str:
-    return go_trim_space(_STRIPTAGS.sub("", s))
+    return go_trim_space(_striptags_re().sub("", s))
 
 
 def functions() -> dict[str, Callable[..., Any]]:

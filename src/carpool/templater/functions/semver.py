@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 from carpool.templater.gotypes import GoError, Int64, go_signature
 
-_VERSION = re.compile(
-    r"^v?([0-9]+)(\.[0-9]+)?(\.[0-9]+)?"
-    r"(?:-([0-9A-Za-z\-]+(?:\.[0-9A-Za-z\-]+)*))?"
-    r"(?:\+([0-9A-Za-z\-]+(?:\.[0-9A-Za-z\-]+)*))?$"
-)
+
+@functools.cache
+def _version_re() -> re.Pattern[str]:
+    """Compiled on first use: module-level compiles cost start-up time."""
+    return re.compile(
+        r"^v?([0-9]+)(\.[0-9]+)?(\.[0-9]+)?"
+        r"(?:-([0-9A-Za-z\-]+(?:\.[0-9A-Za-z\-]+)*))?"
+        r"(?:\+([0-9A-Za-z\-]+(?:\.[0-9A-Za-z\-]+)*))?$"
+    )
 
 
 class Version:
@@ -20,7 +25,7 @@ class Version:
     go_type = "*semver.Version"
 
     def __init__(self, text: str) -> None:
-        m = _VERSION.match(text)
+        m = _version_re().match(text)
         if m is None:
             raise GoError("Invalid Semantic Version")
         self.original = text
@@ -95,18 +100,26 @@ def _compare_pre(a: str, b: str) -> int:
     return (len(pa) > len(pb)) - (len(pa) < len(pb))
 
 
-_CONSTRAINT = re.compile(
-    r"^\s*(=|!=|>=|=>|<=|=<|>|<|~>|~|\^)?\s*"
-    r"v?([0-9]+|[xX*])(\.(?:[0-9]+|[xX*]))?(\.(?:[0-9]+|[xX*]))?"
-    r"(?:-([0-9A-Za-z\-]+(?:\.[0-9A-Za-z\-]+)*))?"
-    r"(?:\+([0-9A-Za-z\-]+(?:\.[0-9A-Za-z\-]+)*))?\s*$"
-)
-_HYPHEN = re.compile(r"^\s*(\S+)\s+-\s+(\S+)\s*$")
+@functools.cache
+def _constraint_re() -> re.Pattern[str]:
+    """Compiled on first use: module-level compiles cost start-up time."""
+    return re.compile(
+        r"^\s*(=|!=|>=|=>|<=|=<|>|<|~>|~|\^)?\s*"
+        r"v?([0-9]+|[xX*])(\.(?:[0-9]+|[xX*]))?(\.(?:[0-9]+|[xX*]))?"
+        r"(?:-([0-9A-Za-z\-]+(?:\.[0-9A-Za-z\-]+)*))?"
+        r"(?:\+([0-9A-Za-z\-]+(?:\.[0-9A-Za-z\-]+)*))?\s*$"
+    )
+
+
+@functools.cache
+def _hyphen_re() -> re.Pattern[str]:
+    """Compiled on first use: module-level compiles cost start-up time."""
+    return re.compile(r"^\s*(\S+)\s+-\s+(\S+)\s*$")
 
 
 class _Constraint:
     def __init__(self, text: str) -> None:
-        m = _CONSTRAINT.match(text)
+        m = _constraint_re().match(text)
         if m is None:
             raise GoError(f"improper constraint: {text}")
         self.op = {"=>": ">=", "=<": "<=", "~>": "~"}.get(m.group(1) or "=", m.group(1) or "=")
@@ -189,7 +202,7 @@ def _parse_constraints(text: str) -> list[list[_Constraint]]:
     for alternative in text.split("||"):
         group: list[_Constraint] = []
         for piece in alternative.split(","):
-            hyphen = _HYPHEN.match(piece)
+            hyphen = _hyphen_re().match(piece)
             if hyphen:
                 group.append(_Constraint(">= " + hyphen.group(1)))
                 group.append(_Constraint("<= " + hyphen.group(2)))

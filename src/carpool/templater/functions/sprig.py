@@ -10,12 +10,10 @@ Go signatures and quirks: integer math goes through ``toInt64`` and returns
 
 from __future__ import annotations
 
-import base64
-import binascii
+import functools
 import math
 import os
 import re
-import string
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -65,15 +63,25 @@ def sig(
 
 # ------------------------------------------------------------------ conversions
 
-_GO_INT_RE = re.compile(r"^[+-]?[0-9]+$")
-_GO_FLOAT_RE = re.compile(
-    r"^[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|inf|infinity|nan)$", re.IGNORECASE
-)
+
+@functools.cache
+def _go_int_re() -> re.Pattern[str]:
+    """Compiled on first use: module-level compiles cost start-up time."""
+    return re.compile(r"^[+-]?[0-9]+$")
+
+
+@functools.cache
+def _go_float_re() -> re.Pattern[str]:
+    """Compiled on first use: module-level compiles cost start-up time."""
+    return re.compile(
+        r"^[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|inf|infinity|nan)$",
+        re.IGNORECASE,
+    )
 
 
 def go_parse_int(s: str) -> int | None:
     """``strconv.ParseInt(s, 10, 64)``; ``None`` where Go returns an error."""
-    if not _GO_INT_RE.match(s):
+    if not _go_int_re().match(s):
         return None
     value = int(s)
     return value if -(2**63) <= value < 2**63 else None
@@ -81,7 +89,7 @@ def go_parse_int(s: str) -> int | None:
 
 def go_parse_float(s: str) -> float | None:
     """``strconv.ParseFloat(s, 64)`` for decimal input; ``None`` on error."""
-    if not _GO_FLOAT_RE.match(s):
+    if not _go_float_re().match(s):
         return None
     value = float(s)
     if math.isinf(value) and "inf" not in s.lower():
@@ -273,8 +281,11 @@ def initials(s: str) -> str:
     return "".join(out)
 
 
-_ALPHA = string.ascii_letters
-_ALNUM = string.ascii_letters + string.digits
+# string's constants, spelt out: ``import string`` costs start-up time for three names
+_DIGITS = "0123456789"
+_UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_ALPHA = _UPPER.lower() + _UPPER
+_ALNUM = _ALPHA + _DIGITS
 _ASCII = "".join(chr(c) for c in range(32, 127))
 
 
@@ -619,7 +630,10 @@ def env(name: str) -> str:
     return os.environ.get(name, "")
 
 
-_ENV_NAME = re.compile(r"[A-Za-z0-9_]+")
+@functools.cache
+def _env_name_re() -> re.Pattern[str]:
+    """Compiled on first use: module-level compiles cost start-up time."""
+    return re.compile(r"[A-Za-z0-9_]+")
 
 
 def _shell_special(ch: str) -> bool:
@@ -651,7 +665,7 @@ def expandenv(s: str) -> str:
             out.append(os.environ.get(nxt, ""))
             i += 2
         else:
-            m = _ENV_NAME.match(s, i + 1)
+            m = _env_name_re().match(s, i + 1)
             if m is None:
                 out.append("$")
                 i += 1
@@ -686,30 +700,38 @@ def _go_base64_error(exc: Exception, data: str, alphabet: str) -> str:
 
 @sig("string", result="string")
 def b64enc(v: str) -> str:
+    import base64
+
     return base64.b64encode(v.encode()).decode()
 
 
 @sig("string", result="string")
 def b64dec(v: str) -> str:
+    import base64
+    import binascii
+
     try:
         return base64.b64decode(v.encode(), validate=True).decode("utf-8", "replace")
     except (binascii.Error, ValueError) as exc:
-        return _go_base64_error(exc, v, string.ascii_letters + string.digits + "+/")
+        return _go_base64_error(exc, v, _ALNUM + "+/")
 
 
 @sig("string", result="string")
 def b32enc(v: str) -> str:
+    import base64
+
     return base64.b32encode(v.encode()).decode()
 
 
 @sig("string", result="string")
 def b32dec(v: str) -> str:
+    import base64
+    import binascii
+
     try:
         return base64.b32decode(v.encode()).decode("utf-8", "replace")
     except (binascii.Error, ValueError) as exc:
-        return _go_base64_error(exc, v, string.ascii_uppercase + "234567").replace(
-            "base64", "base32"
-        )
+        return _go_base64_error(exc, v, _UPPER + "234567").replace("base64", "base32")
 
 
 # ------------------------------------------------------------------ lists and dicts
@@ -1013,7 +1035,10 @@ def regex_find(regex: str, s: str) -> str:
     return m.group() if m else ""
 
 
-_GO_EXPAND = re.compile(r"\$(?:\$|\{([A-Za-z0-9_]+)\}|([A-Za-z0-9_]+))")
+@functools.cache
+def _go_expand_re() -> re.Pattern[str]:
+    """Compiled on first use: module-level compiles cost start-up time."""
+    return re.compile(r"\$(?:\$|\{([A-Za-z0-9_]+)\}|([A-Za-z0-9_]+))")
 
 
 def _expand(template: str, m: re.Match[str]) -> str:
@@ -1027,7 +1052,7 @@ def _expand(template: str, m: re.Match[str]) -> str:
             return ""
         return value or ""
 
-    return _GO_EXPAND.sub(group, template)
+    return _go_expand_re().sub(group, template)
 
 
 def _replace_all(regex: str, s: str, repl: Callable[[re.Match[str]], str]) -> str:
@@ -1121,7 +1146,12 @@ def html_date_in_zone(date: Any, zone: str) -> str:
     return date_in_zone("2006-01-02", date, zone)
 
 
-_DURATION = re.compile(r"([0-9]*\.?[0-9]+)(ns|us|µs|μs|ms|s|m|h)")
+@functools.cache
+def _duration_re() -> re.Pattern[str]:
+    """Compiled on first use: module-level compiles cost start-up time."""
+    return re.compile(r"([0-9]*\.?[0-9]+)(ns|us|µs|μs|ms|s|m|h)")
+
+
 _UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
 
 
@@ -1138,7 +1168,7 @@ def parse_duration(text: str) -> float | None:
         return None
     total = 0.0
     pos = 0
-    for m in _DURATION.finditer(body):
+    for m in _duration_re().finditer(body):
         if m.start() != pos:
             return None
         total += float(m.group(1)) * _UNITS[m.group(2)]
@@ -1203,7 +1233,7 @@ def functions() -> dict[str, Callable[..., Any]]:
         "randAlphaNum": _s(lambda n: _random_string(n, _ALNUM), "int"),
         "randAlpha": _s(lambda n: _random_string(n, _ALPHA), "int"),
         "randAscii": _s(lambda n: _random_string(n, _ASCII), "int"),
-        "randNumeric": _s(lambda n: _random_string(n, string.digits), "int"),
+        "randNumeric": _s(lambda n: _random_string(n, _DIGITS), "int"),
         "swapcase": swapcase,
         "shuffle": shuffle,
         "snakecase": snakecase,
