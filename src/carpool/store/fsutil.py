@@ -6,13 +6,12 @@ Atomic file writes live in :mod:`carpool.fsutil`, shared with the other packages
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
-import shutil
 import stat
 import sys
-import uuid
 from pathlib import Path
+
+from carpool.store.digests import sha256
 
 
 def remove_path(path: Path, trash_dir: Path) -> None:
@@ -29,13 +28,15 @@ def remove_path(path: Path, trash_dir: Path) -> None:
         path.unlink()
         return
     trash_dir.mkdir(parents=True, exist_ok=True)
-    doomed = trash_dir / f"{path.name}-{uuid.uuid4().hex}"
+    doomed = trash_dir / f"{path.name}-{os.urandom(16).hex()}"
     os.rename(path, doomed)
     remove_tree(doomed)
 
 
 def remove_tree(path: Path) -> None:
     """Delete a tree, including read-only directories, ignoring what is already gone."""
+    import shutil
+
     if path.is_symlink() or not path.is_dir():
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
@@ -66,7 +67,7 @@ def tree_fingerprint(root: Path) -> tuple[str, int]:
     added, removed, replaced, chmod-ed, chown-ed or rewritten (which bumps mtime).
     Returns the hex digest and the number of entries.
     """
-    digest = hashlib.sha256()
+    digest = sha256()
     count = 0
     stack = [""]
     while stack:

@@ -8,9 +8,8 @@ changed under the index lock, so readers need no lock.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from carpool.errors import StoreError
 from carpool.fsutil import atomic_write_bytes
@@ -18,9 +17,12 @@ from carpool.fsutil import atomic_write_bytes
 INDEX_VERSION = 1
 
 
-@dataclass(frozen=True)
-class IndexEntry:
-    """What the index records about one image (its manifest lives beside its files)."""
+class IndexEntry(NamedTuple):
+    """What the index records about one image (its manifest lives beside its files).
+
+    A NamedTuple rather than a dataclass: the index is read on ``carpool run``'s path,
+    where importing :mod:`dataclasses` would cost more than the whole lookup.
+    """
 
     name: str
     labels: dict[str, str]
@@ -63,6 +65,6 @@ def read_index(path: Path) -> dict[str, IndexEntry]:
 def write_index(path: Path, entries: dict[str, IndexEntry]) -> None:
     data = {
         "version": INDEX_VERSION,
-        "images": {image_id: asdict(entries[image_id]) for image_id in sorted(entries)},
+        "images": {image_id: entries[image_id]._asdict() for image_id in sorted(entries)},
     }
     atomic_write_bytes(path, json.dumps(data, indent=1).encode() + b"\n")

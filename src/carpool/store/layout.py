@@ -14,13 +14,19 @@ locks/                          flock files
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 
-@dataclass(frozen=True)
 class StoreLayout:
-    root: Path
+    """The paths of one data dir's store (a plain class: no dataclasses on the run path)."""
+
+    __slots__ = ("root",)
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def __repr__(self) -> str:
+        return f"StoreLayout(root={self.root!r})"
 
     @property
     def cas(self) -> Path:

@@ -8,15 +8,15 @@ rkt accepted ``sha512-`` + at least 2 hex digits as an ID prefix (its own keys a
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from carpool.errors import UsageError
 
 ID_PREFIX = "sha512-"
 FULL_ID_LENGTH = len(ID_PREFIX) + 128
 MIN_PREFIX_LENGTH = len(ID_PREFIX) + 2
-_HEX = re.compile(r"^[0-9a-f]+$")
-_LABEL_NAME = re.compile(r"^[a-z0-9]+([-._~/][a-z0-9]+)*$")
+_HEX_DIGITS = frozenset("0123456789abcdef")
+_LABEL_NAME = r"^[a-z0-9]+([-._~/][a-z0-9]+)*$"  # compiled (by re's cache) when labels are given
 
 
 def is_id_reference(ref: str) -> bool:
@@ -29,17 +29,17 @@ def normalize_id_prefix(ref: str) -> str:
     digits = value[len(ID_PREFIX) :]
     if len(value) < MIN_PREFIX_LENGTH:
         raise UsageError(f"image ID {ref!r} is too short: give at least sha512- and 2 hex digits")
-    if len(value) > FULL_ID_LENGTH or not _HEX.match(digits):
+    if len(value) > FULL_ID_LENGTH or not digits or not _HEX_DIGITS.issuperset(digits):
         raise UsageError(f"image ID {ref!r} is not sha512- followed by hex digits")
     return value
 
 
-@dataclass(frozen=True)
-class NameReference:
-    """An image name and the labels an image must carry to match it."""
+class NameReference(NamedTuple):
+    """An image name and the labels an image must carry to match it (a NamedTuple: no
+    dataclasses import on ``carpool run``'s path)."""
 
     name: str
-    labels: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str]
 
     def __str__(self) -> str:
         extra = "".join(f",{k}={v}" for k, v in self.labels.items())
@@ -62,7 +62,7 @@ def parse_name_reference(ref: str) -> NameReference:
         raise UsageError(f"image {ref!r}: missing image name")
     for pair in pairs:
         key, eq, value = pair.partition("=")
-        if not eq or not _LABEL_NAME.match(key):
+        if not eq or not re.match(_LABEL_NAME, key):
             raise UsageError(f"image {ref!r}: {pair!r} is not label=value")
         if key == "name":
             raise UsageError(f"image {ref!r}: 'name' is not a label")

@@ -11,25 +11,23 @@ Crash safety rests on three rules:
 
 Only the index is fsync-ed: a killed process loses nothing the page cache holds, and
 after a power cut ``verify`` re-hashes every blob and drops or repairs what was lost.
+
+``carpool run`` imports this module to resolve an image and its rendered tree, so what
+only imports, renders, exports or collects garbage imports its modules (shutil,
+tempfile, subprocess, threading, the renderer) where it needs them, and the records are
+plain classes and NamedTuples rather than dataclasses (whose import alone costs ~14 ms).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import shutil
-import subprocess
-import tempfile
-import threading
 import time
-import uuid
 from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple
 
 from carpool.errors import AmbiguousImageError, ImageNotFoundError, StoreError, UsageError
 from carpool.fsutil import atomic_write_bytes, ensure_replaceable
@@ -37,15 +35,15 @@ from carpool.locks import file_lock
 from carpool.log import get_logger
 from carpool.progress import SILENT, Progress
 from carpool.store import refs
+from carpool.store.digests import sha512
 from carpool.store.fsutil import remove_path, remove_tree, tree_fingerprint
 from carpool.store.index import IndexEntry, read_index, write_index
 from carpool.store.layout import StoreLayout
-from carpool.store.render import Layer, flatten_dependencies, materialize, plan
-from carpool.store.streams import TeeReader
 
 if TYPE_CHECKING:
     from carpool.aci import ExtractResult
     from carpool.appc import ImageManifest
+    from carpool.store.render import Layer
 
 log = get_logger(__name__)
 
@@ -57,17 +55,39 @@ class MissingDependencyError(StoreError):
     """An image depends on an image that is not in the store."""
 
 
-@dataclass
 class ImageRecord:
     """One image in the store, as ``image list`` shows it."""
 
-    id: str
-    name: str
-    labels: dict[str, str]
-    size: int
-    blob_size: int
-    imported_at: float
-    manifest_path: Path = field(repr=False)
+    def __init__(
+        self,
+        id: str,
+        name: str,
+        labels: dict[str, str],
+        size: int,
+        blob_size: int,
+        imported_at: float,
+        manifest_path: Path,
+    ) -> None:
+        self.id = id
+        self.name = name
+        self.labels = labels
+        self.size = size
+        self.blob_size = blob_size
+        self.imported_at = imported_at
+        self.manifest_path = manifest_path
+
+    def __repr__(self) -> str:
+        return f"ImageRecord(id={self.id!r}, name={self.name!r}, labels={self.labels!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ImageRecord):
+            return NotImplemented
+        return self._key() == other._key()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like the dataclass it was
+
+    def _key(self) -> tuple[Any, ...]:
+        return (self.id, self.name, self.labels, self.size, self.blob_size, self.imported_at)
 
     @property
     def version(self) -> str | None:
@@ -94,25 +114,23 @@ class ImageRecord:
         return refs.short_id(self.id)
 
 
-@dataclass(frozen=True)
-class DependencyRef:
+class DependencyRef(NamedTuple):
     """One ``dependencies[]`` entry of a manifest validated at import time."""
 
     image_name: str
     image_id: str | None
     labels: dict[str, str]
 
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> DependencyRef:
-        return cls(
+    @staticmethod
+    def from_json(data: dict[str, Any]) -> DependencyRef:
+        return DependencyRef(
             image_name=str(data["imageName"]),
             image_id=str(data["imageID"]) if data.get("imageID") else None,
             labels={str(x["name"]): str(x["value"]) for x in data.get("labels") or []},
         )
 
 
-@dataclass
-class TreeStamp:
+class TreeStamp(NamedTuple):
     """What a rendered tree was made from, and its fingerprint when it was finished."""
 
     image: str
@@ -120,11 +138,11 @@ class TreeStamp:
     fingerprint: str
     entries: int
 
-    @classmethod
-    def load(cls, path: Path) -> TreeStamp | None:
+    @staticmethod
+    def load(path: Path) -> TreeStamp | None:
         try:
             data = json.loads(path.read_bytes())
-            return cls(
+            return TreeStamp(
                 image=str(data["image"]),
                 layers=[str(x) for x in data["layers"]],
                 fingerprint=str(data["fingerprint"]),
@@ -134,7 +152,7 @@ class TreeStamp:
             return None
 
     def dump(self) -> bytes:
-        return json.dumps(self.__dict__, indent=1).encode() + b"\n"
+        return json.dumps(self._asdict(), indent=1).encode() + b"\n"
 
 
 def _newest_match(entries: dict[str, IndexEntry], wanted: refs.NameReference) -> str | None:
@@ -159,7 +177,7 @@ def _complete_image_dir(image: Path, result: ExtractResult) -> None:
 
 def tree_key(layers: Iterable[str]) -> str:
     """rkt's tree-store ID: a hash over the comma-joined layer IDs, in render order."""
-    digest = hashlib.sha512(",".join(layers).encode()).hexdigest()
+    digest = sha512(",".join(layers).encode()).hexdigest()
     return f"deps-sha512-{digest[:64]}"
 
 
@@ -197,6 +215,8 @@ class Store:
         """
         if isinstance(source, (str, os.PathLike)):
             return self._import_path(Path(source), owned=False, progress=progress)
+        from carpool.store.streams import TeeReader
+
         with self._shared(), self._workdir("import-") as work:
             blob = work / "blob"
             with open(blob, "wb") as copy:
@@ -273,6 +293,8 @@ class Store:
 
     @contextmanager
     def _workdir(self, prefix: str) -> Iterator[Path]:
+        import tempfile
+
         self.layout.tmp.mkdir(parents=True, exist_ok=True)
         work = Path(tempfile.mkdtemp(prefix=prefix, dir=self.layout.tmp))
         try:
@@ -351,6 +373,8 @@ class Store:
             ]
             whitelist = [str(p) for p in manifest.get("pathWhitelist") or []]
             return self.layout.image_dir(current) / "rootfs", whitelist, dependencies
+
+        from carpool.store.render import flatten_dependencies
 
         return flatten_dependencies(image_id, load)
 
@@ -445,6 +469,10 @@ class Store:
             return result
 
     def _render(self, image_id: str, layers: list[Layer], tree: Path) -> None:
+        import shutil
+
+        from carpool.store.render import materialize, plan
+
         with self._workdir("render-") as work:
             if len(layers) == 1 and layers[0].filter is None:
                 # one layer kept whole: GNU cp links the tree several times faster
@@ -478,6 +506,8 @@ class Store:
         self, image_id: str, dest: Path, *, rootfs_only: bool = False, overwrite: bool = False
     ) -> None:
         """Copy the image rendered with its dependencies to ``dest`` (a private copy)."""
+        import shutil
+
         self.get(image_id)
         _check_destination(dest, overwrite)
         with self._shared(), _staging(dest) as staging:  # shared: gc waits for the copy
@@ -490,10 +520,12 @@ class Store:
 
     def export(self, image_id: str, dest: Path, *, overwrite: bool = False) -> None:
         """Write the archive exactly as it was fetched to ``dest``."""
+        import shutil
+
         self.get(image_id)
         if dest.exists() and not overwrite:
             raise UsageError(f"{dest}: file exists (use --overwrite to replace it)")
-        tmp = dest.with_name(f".{dest.name}.tmp-{uuid.uuid4().hex}")
+        tmp = dest.with_name(f".{dest.name}.tmp-{os.urandom(16).hex()}")
         try:
             ensure_replaceable(dest)
             shutil.copyfile(self.layout.blob(image_id), tmp)
@@ -597,17 +629,21 @@ class Store:
             return verify_store(self, progress)
 
 
-@dataclass
 class GcReport:
-    leftovers: list[str] = field(default_factory=list)
-    trees: list[str] = field(default_factory=list)
+    """What :meth:`Store.gc` removed."""
+
+    def __init__(self) -> None:
+        self.leftovers: list[str] = []
+        self.trees: list[str] = []
 
 
-@dataclass
 class VerifyReport:
-    images: int = 0
-    trees: int = 0
-    actions: list[str] = field(default_factory=list)
+    """What :meth:`Store.verify` checked and repaired."""
+
+    def __init__(self) -> None:
+        self.images = 0
+        self.trees = 0
+        self.actions: list[str] = []
 
     @property
     def consistent_before(self) -> bool:
@@ -618,11 +654,15 @@ class _BackgroundCopy:
     """Copy a file in a thread (``copy_file_range`` releases the GIL)."""
 
     def __init__(self, src: Path, dst: Path) -> None:
+        import threading
+
         self._error: OSError | None = None
         self._thread = threading.Thread(target=self._run, args=(src, dst), daemon=True)
         self._thread.start()
 
     def _run(self, src: Path, dst: Path) -> None:
+        import shutil
+
         try:
             shutil.copyfile(src, dst)
         except OSError as exc:
@@ -644,6 +684,8 @@ def _check_destination(dest: Path, overwrite: bool) -> None:
 @contextmanager
 def _staging(dest: Path) -> Iterator[Path]:
     """A work dir next to ``dest`` (same filesystem, so the result can be renamed)."""
+    import tempfile
+
     dest.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
     try:
@@ -665,6 +707,8 @@ def _copy_tree(src: Path, dest: Path, *, hardlink: bool = False) -> None:
 
     With ``hardlink`` directories are created and everything else is hard-linked.
     """
+    import subprocess
+
     proc = subprocess.run(
         [
             "cp",
