@@ -1,50 +1,22 @@
-"""``carpool templater``: dgr's ``templater`` binary (attributes + templates → files)."""
+"""``carpool templater``: dgr's ``templater`` binary (attributes + templates → files).
+
+Declared as a :class:`~carpool.cli.spec.CommandSpec`: it runs at every container start
+of a dgr image, so it starts without click.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import click
-
 from carpool.cli.context import CliContext
+from carpool.cli.spec import FLAG, Argument, CommandSpec, Option
 
 LEVELS = ("trace", "debug", "info", "warn", "warning", "error", "fatal", "panic")
 
 
-@click.command()
-@click.option(
-    "-o",
-    "override_var",
-    metavar="ENVVAR",
-    default=None,
-    help="Environment variable holding a JSON object (or base64,<JSON>) merged over attributes.",
-)
-@click.option(
-    "-t",
-    "target",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("/"),
-    show_default=True,
-    help="Directory the templates dir is rendered under.",
-)
-@click.option("-c", "continue_on_error", is_flag=True, help="Log failing templates and go on.")
-@click.option(
-    "-L",
-    "level",
-    type=click.Choice(LEVELS, case_sensitive=False),
-    default="info",
-    show_default=True,
-    help="Log level; trace also prints every rendered file.",
-)
-@click.option(
-    "--exact-numbers",
-    is_flag=True,
-    help="Keep YAML/JSON integers as integers (dgr makes every number a float64).",
-)
-@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
-@click.pass_obj
-def templater(
+def run_templater_command(
     ctx: CliContext,
+    /,
     override_var: str | None,
     target: Path,
     continue_on_error: bool,
@@ -52,13 +24,6 @@ def templater(
     exact_numbers: bool,
     directory: Path,
 ) -> None:
-    """Render DIRECTORY/templates with the attributes of DIRECTORY/attributes under TARGET.
-
-    The contract of dgr's templater: every file under attributes/ is merged
-    (default:, then override:, then the -o variable), templates/**/*.tmpl and
-    *.tmpl.* files are rendered to the same path under TARGET without .tmpl, and a
-    rendered <no value> fails the run.
-    """
     from carpool import log
     from carpool.templater import run_templater
 
@@ -85,3 +50,48 @@ def templater(
     if report.failures:
         failed = len(report.failures)
         log.get_logger("carpool").warning("%d template(s) failed, continued because of -c", failed)
+
+
+templater = CommandSpec(
+    name="templater",
+    help=(
+        "Render DIRECTORY/templates with the attributes of DIRECTORY/attributes under TARGET.\n\n"
+        "The contract of dgr's templater: every file under attributes/ is merged (default:, "
+        "then override:, then the -o variable), templates/**/*.tmpl and *.tmpl.* files are "
+        "rendered to the same path under TARGET without .tmpl, and a rendered <no value> "
+        "fails the run."
+    ),
+    options=(
+        Option(
+            ("-o",),
+            "override_var",
+            "Environment variable holding a JSON object (or base64,<JSON>) merged over attributes.",
+            metavar="ENVVAR",
+        ),
+        Option(
+            ("-t",),
+            "target",
+            "Directory the templates dir is rendered under.",
+            type=Path,
+            default=Path("/"),
+            show_default=True,
+        ),
+        Option(("-c",), "continue_on_error", "Log failing templates and go on.", kind=FLAG),
+        Option(
+            ("-L",),
+            "level",
+            "Log level; trace also prints every rendered file.",
+            choices=LEVELS,
+            default="info",
+            show_default=True,
+        ),
+        Option(
+            ("--exact-numbers",),
+            "exact_numbers",
+            "Keep YAML/JSON integers as integers (dgr makes every number a float64).",
+            kind=FLAG,
+        ),
+    ),
+    arguments=(Argument("directory", type=Path),),
+    run=run_templater_command,
+)
