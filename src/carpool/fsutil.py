@@ -12,7 +12,6 @@ import contextlib
 import errno
 import os
 import stat
-import uuid
 from pathlib import Path
 
 
@@ -53,7 +52,7 @@ def atomic_write_bytes(
     ensure_replaceable(path)
     if parents:
         path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex}")
+    tmp = path.with_name(f".{path.name}.tmp-{os.urandom(16).hex()}")  # no uuid import: ~3 ms
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
     try:
         with os.fdopen(fd, "wb") as f:
