@@ -14,6 +14,7 @@ from carpool.cli import podrun, templater
 from carpool.cli.clickspec import to_click
 from carpool.cli.lane import fast_lane
 from carpool.cli.spec import CommandSpec
+from tests.conftest import Cli
 from tests.imports import matching, run_and_list_modules
 
 SPECS = [podrun.run, podrun.prepare, podrun.run_prepared, templater.templater]
@@ -143,3 +144,13 @@ def test_version_takes_the_lane_without_click(tmp_path: Path) -> None:
     proc, modules = run_and_list_modules(["--version"], tmp_path)
     assert proc.returncode == 0
     assert matching(modules, ("click",)) == []
+
+
+def test_templater_paths_that_are_files_are_usage_errors(carpool: Cli, tmp_path: Path) -> None:
+    file = tmp_path / "file"
+    file.write_text("")
+    for args in (["-t", str(file), str(tmp_path)], [str(file)]):
+        proc = carpool("templater", *args, check=False)
+        assert proc.returncode == 2
+        assert proc.stderr.startswith("error: ") and "not a directory" in proc.stderr
+        assert len(proc.stderr.splitlines()) == 1

@@ -25,8 +25,12 @@ def run_templater_command(
     directory: Path,
 ) -> None:
     from carpool import log
+    from carpool.errors import UsageError
     from carpool.templater import run_templater
 
+    for flag, path in (("-t", target), ("DIRECTORY", directory)):
+        if path.exists() and not path.is_dir():
+            raise UsageError(f"{flag} {path}: not a directory")
     level = level.lower()
     if not ctx.debug:
         log.set_threshold(
