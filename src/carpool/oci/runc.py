@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,18 +25,29 @@ def find_runc() -> str:
         return explicit
     if os.access(DEFAULT_RUNC, os.X_OK):
         return DEFAULT_RUNC
+    import shutil
+
     found = shutil.which("runc")
     if found is None:
         raise RuntimeFailure("runc not found: install the runc package or set CARPOOL_RUNC")
     return found
 
 
-@dataclass(frozen=True)
 class Runc:
-    """One runc state root (``--root``)."""
+    """One runc state root (``--root``).
 
-    root: Path
-    binary: str = DEFAULT_RUNC
+    A plain class, not a dataclass: it is on ``carpool run``'s path (see
+    :mod:`carpool.oci.spec`).
+    """
+
+    __slots__ = ("binary", "root")
+
+    def __init__(self, root: Path, binary: str = DEFAULT_RUNC) -> None:
+        self.root = root
+        self.binary = binary
+
+    def __repr__(self) -> str:
+        return f"Runc(root={self.root!r}, binary={self.binary!r})"
 
     @classmethod
     def at(cls, root: Path) -> Runc:

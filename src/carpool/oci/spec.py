@@ -2,12 +2,15 @@
 
 The runtime resolves users, environment, volumes and isolators; this module only
 knows how the OCI runtime spec (1.0.2, as runc 1.1 reads it) spells them.
+
+The settings are plain classes and NamedTuples, not dataclasses: this module is on
+``carpool run``'s path, where importing :mod:`dataclasses` (and :mod:`inspect` with it)
+plus generating each class's methods cost ~15 ms.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from carpool.appc.capabilities import DEFAULT_CAPABILITIES as APPC_DEFAULT_CAPABILITIES
 
@@ -96,12 +99,31 @@ MASKED_PATHS: tuple[str, ...] = (
 )
 
 
-@dataclass
 class Mount:
-    destination: str
-    source: str
-    type: str = "bind"
-    options: list[str] = field(default_factory=list)
+    """One entry of ``mounts``."""
+
+    __slots__ = ("destination", "options", "source", "type")
+
+    def __init__(
+        self, destination: str, source: str, type: str = "bind", options: list[str] | None = None
+    ) -> None:
+        self.destination = destination
+        self.source = source
+        self.type = type
+        self.options = [] if options is None else options
+
+    def _key(self) -> tuple[str, str, str, list[str]]:
+        return (self.destination, self.source, self.type, self.options)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Mount):
+            return NotImplemented
+        return self._key() == other._key()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
+    def __repr__(self) -> str:
+        return "Mount(destination={!r}, source={!r}, type={!r}, options={!r})".format(*self._key())
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -139,8 +161,9 @@ def default_mounts() -> list[Mount]:
     ]
 
 
-@dataclass
-class Namespace:
+class Namespace(NamedTuple):
+    """A namespace the container gets: a new one, or the one at ``path``."""
+
     type: str
     path: str | None = None
 
@@ -148,8 +171,7 @@ class Namespace:
         return {"type": self.type} if self.path is None else {"type": self.type, "path": self.path}
 
 
-@dataclass
-class Seccomp:
+class Seccomp(NamedTuple):
     """A seccomp filter: the default action and syscalls with another action."""
 
     default_action: str
@@ -173,13 +195,46 @@ class Seccomp:
         return out
 
 
-@dataclass
 class Resources:
-    memory_limit: int | None = None
-    memory_reservation: int | None = None
-    cpu_quota: int | None = None
-    cpu_period: int | None = None
-    cpu_shares: int | None = None
+    """cgroup limits (None: not limited)."""
+
+    __slots__ = ("cpu_period", "cpu_quota", "cpu_shares", "memory_limit", "memory_reservation")
+
+    def __init__(
+        self,
+        memory_limit: int | None = None,
+        memory_reservation: int | None = None,
+        cpu_quota: int | None = None,
+        cpu_period: int | None = None,
+        cpu_shares: int | None = None,
+    ) -> None:
+        self.memory_limit = memory_limit
+        self.memory_reservation = memory_reservation
+        self.cpu_quota = cpu_quota
+        self.cpu_period = cpu_period
+        self.cpu_shares = cpu_shares
+
+    def _key(self) -> tuple[int | None, ...]:
+        return (
+            self.memory_limit,
+            self.memory_reservation,
+            self.cpu_quota,
+            self.cpu_period,
+            self.cpu_shares,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Resources):
+            return NotImplemented
+        return self._key() == other._key()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
+    def __repr__(self) -> str:
+        return (
+            "Resources(memory_limit={!r}, memory_reservation={!r}, cpu_quota={!r}, "
+            "cpu_period={!r}, cpu_shares={!r})".format(*self._key())
+        )
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"devices": [{"allow": False, "access": "rwm"}]}
@@ -201,32 +256,88 @@ class Resources:
         return out
 
 
-@dataclass
 class ContainerSettings:
-    """Everything that goes into one container's config.json."""
+    """Everything that goes into one container's config.json (None: the default)."""
 
-    rootfs: str
-    args: list[str]
-    env: list[str]
-    cwd: str = "/"
-    uid: int = 0
-    gid: int = 0
-    additional_gids: list[int] = field(default_factory=list)
-    read_only_rootfs: bool = False
-    terminal: bool = False
-    capabilities: list[str] = field(default_factory=lambda: list(APPC_DEFAULT_CAPABILITIES))
-    no_new_privileges: bool = False
-    oom_score_adj: int | None = None
-    mounts: list[Mount] = field(default_factory=default_mounts)
-    namespaces: list[Namespace] = field(default_factory=list)
-    hostname: str | None = None
-    cgroups_path: str | None = None
-    resources: Resources = field(default_factory=Resources)
-    seccomp: Seccomp | None = None
-    masked_paths: list[str] = field(default_factory=lambda: list(MASKED_PATHS))
-    readonly_paths: list[str] = field(default_factory=lambda: list(READONLY_PATHS))
-    sysctl: dict[str, str] = field(default_factory=dict)
-    annotations: dict[str, str] = field(default_factory=dict)
+    __slots__ = (
+        "additional_gids",
+        "annotations",
+        "args",
+        "capabilities",
+        "cgroups_path",
+        "cwd",
+        "env",
+        "gid",
+        "hostname",
+        "masked_paths",
+        "mounts",
+        "namespaces",
+        "no_new_privileges",
+        "oom_score_adj",
+        "read_only_rootfs",
+        "readonly_paths",
+        "resources",
+        "rootfs",
+        "seccomp",
+        "sysctl",
+        "terminal",
+        "uid",
+    )
+
+    def __init__(
+        self,
+        rootfs: str,
+        args: list[str],
+        env: list[str],
+        cwd: str = "/",
+        uid: int = 0,
+        gid: int = 0,
+        additional_gids: list[int] | None = None,
+        read_only_rootfs: bool = False,
+        terminal: bool = False,
+        capabilities: list[str] | None = None,
+        no_new_privileges: bool = False,
+        oom_score_adj: int | None = None,
+        mounts: list[Mount] | None = None,
+        namespaces: list[Namespace] | None = None,
+        hostname: str | None = None,
+        cgroups_path: str | None = None,
+        resources: Resources | None = None,
+        seccomp: Seccomp | None = None,
+        masked_paths: list[str] | None = None,
+        readonly_paths: list[str] | None = None,
+        sysctl: dict[str, str] | None = None,
+        annotations: dict[str, str] | None = None,
+    ) -> None:
+        self.rootfs = rootfs
+        self.args = args
+        self.env = env
+        self.cwd = cwd
+        self.uid = uid
+        self.gid = gid
+        self.additional_gids = [] if additional_gids is None else additional_gids
+        self.read_only_rootfs = read_only_rootfs
+        self.terminal = terminal
+        self.capabilities = (
+            list(APPC_DEFAULT_CAPABILITIES) if capabilities is None else capabilities
+        )
+        self.no_new_privileges = no_new_privileges
+        self.oom_score_adj = oom_score_adj
+        self.mounts = default_mounts() if mounts is None else mounts
+        self.namespaces = [] if namespaces is None else namespaces
+        self.hostname = hostname
+        self.cgroups_path = cgroups_path
+        self.resources = Resources() if resources is None else resources
+        self.seccomp = seccomp
+        self.masked_paths = list(MASKED_PATHS) if masked_paths is None else masked_paths
+        self.readonly_paths = list(READONLY_PATHS) if readonly_paths is None else readonly_paths
+        self.sysctl = {} if sysctl is None else sysctl
+        self.annotations = {} if annotations is None else annotations
+
+    def replace(self, **changes: Any) -> ContainerSettings:
+        """A copy with ``changes`` (what :func:`dataclasses.replace` did for it)."""
+        values = {name: getattr(self, name) for name in self.__slots__}
+        return ContainerSettings(**{**values, **changes})
 
 
 def build_config(s: ContainerSettings) -> dict[str, Any]:

@@ -7,15 +7,15 @@ so that ``carpool run`` does not pay for model validation again.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from carpool.errors import RuntimeFailure
 
 
-@dataclass
-class ResolvedImage:
+class ResolvedImage(NamedTuple):
+    """An image a pod runs (a NamedTuple: no dataclasses on ``carpool run``'s path)."""
+
     id: str
     name: str
     labels: dict[str, str]

@@ -6,7 +6,6 @@ so; carpool reports every ignored isolator instead of dropping it silently.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from carpool.appc.capabilities import DEFAULT_CAPABILITIES as APPC_DEFAULT_CAPABILITIES
@@ -27,16 +26,19 @@ UNENFORCED = {
 }
 
 
-@dataclass
 class AppIsolation:
-    """What the isolators of one app turn into."""
+    """What the isolators of one app turn into (filled in by :func:`app_isolation`).
 
-    capabilities: list[str] = field(default_factory=lambda: list(APPC_DEFAULT_CAPABILITIES))
-    no_new_privileges: bool = False
-    oom_score_adj: int | None = None
-    resources: Resources = field(default_factory=Resources)
-    seccomp: Seccomp | None = None
-    warnings: list[str] = field(default_factory=list)
+    Plain classes here, not dataclasses: they are on ``carpool run``'s path.
+    """
+
+    def __init__(self) -> None:
+        self.capabilities = list(APPC_DEFAULT_CAPABILITIES)
+        self.no_new_privileges = False
+        self.oom_score_adj: int | None = None
+        self.resources = Resources()
+        self.seccomp: Seccomp | None = None
+        self.warnings: list[str] = []
 
 
 def _quantity(value: Any, field_name: str) -> Any:
@@ -140,11 +142,13 @@ def host_capabilities() -> list[str]:
     return [name for bit, name in enumerate(ALL_CAPABILITIES) if mask & (1 << bit)]
 
 
-@dataclass
 class PodIsolation:
-    sysctl: dict[str, str] = field(default_factory=dict)
-    resources: Resources = field(default_factory=Resources)
-    warnings: list[str] = field(default_factory=list)
+    """What the pod's isolators turn into (filled in by :func:`pod_isolation`)."""
+
+    def __init__(self) -> None:
+        self.sysctl: dict[str, str] = {}
+        self.resources = Resources()
+        self.warnings: list[str] = []
 
 
 def pod_isolation(isolators: list[dict[str, Any]], *, host_network: bool) -> PodIsolation:

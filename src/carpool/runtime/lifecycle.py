@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -80,6 +79,8 @@ def create(data_dir: Path, options: PodOptions) -> tuple[Pod, PodLock]:
         for ra in manifest["apps"]:
             pod.app_dir(ra["name"]).mkdir(parents=True)
     except BaseException:
+        import shutil
+
         shutil.rmtree(pod.path, ignore_errors=True)
         lock.release()
         raise
@@ -253,6 +254,8 @@ def _sweep(data_dir: Path, pod: Pod, lock: PodLock) -> None:
         problems = pod_setup.teardown(data_dir, pod)
         if problems:
             raise RuntimeFailure(f"pod {pod.uuid}: " + "; ".join(problems))
+        import shutil
+
         shutil.rmtree(pod.path)
     finally:
         lock.release()

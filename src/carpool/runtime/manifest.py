@@ -7,7 +7,7 @@ matched to a volume, so running the pod needs nothing but this document.
 
 from __future__ import annotations
 
-import copy
+import json
 import re
 from typing import Any
 
@@ -41,7 +41,8 @@ def build_app(image: ResolvedImage, opts: AppOptions, pod: PodOptions) -> dict[s
     name = opts.name or app_name_for(image.name)
     if not AC_NAME.match(name):
         raise UsageError(f"--name {name!r}: app names are lower-case letters, digits and dashes")
-    app: dict[str, Any] = copy.deepcopy(image.manifest.get("app") or {})
+    # a deep copy of JSON data, without importing copy (start-up path)
+    app: dict[str, Any] = json.loads(json.dumps(image.manifest.get("app") or {}))
     if opts.exec is not None:
         app["exec"] = [opts.exec]
     if opts.args:

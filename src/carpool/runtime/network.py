@@ -17,13 +17,15 @@ calls before it can start, wait for it and raise its error.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from carpool.errors import UsageError
 from carpool.fsutil import atomic_write_text
+
+if TYPE_CHECKING:
+    import threading
 
 NET_INFO = "net-info.json"
 CNI_STATE_DIR = "net"  # where the CNI backend records a pod's attachments
@@ -82,6 +84,8 @@ def check_available(nets: list[str]) -> None:
 
 def port_entries(port_specs: list[str]) -> list[dict[str, Any]]:
     """``--port NAME:[HOSTIP:]HOSTPORT`` values as the pod manifest's ``ports`` entries."""
+    if not port_specs:
+        return []  # without importing carpool.network (ipaddress, dataclasses …)
     from carpool.network.specs import parse_port
 
     return [parse_port(spec) for spec in port_specs]
@@ -101,6 +105,8 @@ def setup(pod_uuid: str, netns: Path | None, nets: list[str], pod_dir: Path) -> 
             raise UsageError(f"--port cannot be used with --net {','.join(nets)}")
         (pod_dir / NET_INFO).unlink(missing_ok=True)
         return
+    import threading  # here: --net none and host never start the thread
+
     errors: list[BaseException] = []
 
     def attach() -> None:

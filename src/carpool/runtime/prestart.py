@@ -18,7 +18,6 @@ templater ran as the app.
 from __future__ import annotations
 
 import os
-import shutil
 import stat
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -47,6 +46,8 @@ def _stage(root: Path, inner: str, dest: Path, depth: int = 0) -> None:
         for name in sorted(os.listdir(source)):
             _stage(root, f"{inner.rstrip('/')}/{name}", dest / name, depth + 1)
     elif stat.S_ISREG(st.st_mode):
+        import shutil
+
         shutil.copyfile(source, dest)
         os.chmod(dest, stat.S_IMODE(st.st_mode))
 
@@ -84,6 +85,8 @@ def _template_for(templates: Path, rel: Path) -> Path | None:
 
 def render_templates(plan: AppPlan) -> list[list[str]]:
     """Render ``/dgr/templates`` into ``plan``'s rootfs; the check commands to run inside."""
+    import shutil  # here: this module is imported on every run, templating is rarer
+
     from carpool import templater
 
     staging = plan.app_dir / "templating"

@@ -9,11 +9,8 @@ piece of it and is safe to call any number of times, from any process.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
-import shutil
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,28 +35,67 @@ DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 DGR_BUSYBOX = "/dgr/bin/busybox"
 
 
-@dataclass
 class Step:
-    """One thing to do for an app: a container to run, or host-side templating."""
+    """One thing to do for an app: a container to run, or host-side templating.
 
-    kind: str  # "container" or "templates"
-    phase: str  # pre-start, prestart-early, templates, prestart-late, main, post-stop
-    container_id: str = ""
-    bundle: Path | None = None
+    Plain classes here, not dataclasses: this module is on ``carpool run``'s path.
+    """
+
+    __slots__ = ("bundle", "container_id", "kind", "phase")
+
+    def __init__(
+        self, kind: str, phase: str, container_id: str = "", bundle: Path | None = None
+    ) -> None:
+        self.kind = kind  # "container" or "templates"
+        self.phase = phase  # pre-start, prestart-early, templates, prestart-late, main, post-stop
+        self.container_id = container_id
+        self.bundle = bundle
+
+    def __repr__(self) -> str:
+        return f"Step({self.kind!r}, {self.phase!r}, {self.container_id!r}, {self.bundle!r})"
 
 
-@dataclass
 class AppPlan:
-    name: str
-    app_dir: Path
-    rootfs: Path
-    container_id: str
-    bundle: Path
-    before: list[Step] = field(default_factory=list)
-    after: list[Step] = field(default_factory=list)
-    env: dict[str, str] = field(default_factory=dict)
-    uid: int = 0
-    gid: int = 0
+    """How to run one app: its containers before, the app itself, its containers after."""
+
+    __slots__ = (
+        "after",
+        "app_dir",
+        "before",
+        "bundle",
+        "container_id",
+        "env",
+        "gid",
+        "name",
+        "rootfs",
+        "uid",
+    )
+
+    def __init__(
+        self,
+        name: str,
+        app_dir: Path,
+        rootfs: Path,
+        container_id: str,
+        bundle: Path,
+        *,
+        env: dict[str, str],
+        uid: int,
+        gid: int,
+    ) -> None:
+        self.name = name
+        self.app_dir = app_dir
+        self.rootfs = rootfs
+        self.container_id = container_id
+        self.bundle = bundle
+        self.before: list[Step] = []
+        self.after: list[Step] = []
+        self.env = env
+        self.uid = uid
+        self.gid = gid
+
+    def __repr__(self) -> str:
+        return f"AppPlan({self.name!r}, container_id={self.container_id!r})"
 
     def helper_bundle(self, suffix: str, args: list[str]) -> Path:
         """A bundle like the app's, running ``args`` (a templates ``checkCmd``)."""
@@ -171,8 +207,7 @@ def _script_steps(rootfs: Path, level: str, prefix: str) -> list[tuple[str, list
 
 def _helper_settings(base: ContainerSettings, args: list[str], phase: str) -> ContainerSettings:
     """An event handler or runlevel script: the app's settings, other args, no terminal."""
-    return dataclasses.replace(
-        base,
+    return base.replace(
         args=args,
         terminal=False,
         annotations={**base.annotations, "carpool.phase": phase},
@@ -313,6 +348,8 @@ def teardown(data_dir: Path, pod: Pod) -> list[str]:
         if cid.startswith(prefix):
             runc.delete(cid, force=True)
             if (runc.root / cid).exists():
+                import shutil
+
                 shutil.rmtree(runc.root / cid, ignore_errors=True)
     cgroups.kill_all(pod.uuid)
     nets = pod.runtime().get("run", {}).get("net") or []

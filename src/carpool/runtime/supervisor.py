@@ -18,7 +18,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
@@ -33,16 +32,28 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 CARPOOL_FAILURE = 254  # rkt's status for its own failures
 
 
-@dataclass
 class Child:
-    app: str
-    phase: str
-    container_id: str
-    proc: subprocess.Popen[bytes]
-    log: BinaryIO
-    pid_file: Path | None = None
-    streams: dict[int, BinaryIO] = field(default_factory=dict)
-    status: int | None = None
+    """One ``runc run`` child (a plain class: no dataclasses on ``carpool run``'s path)."""
+
+    __slots__ = ("app", "container_id", "log", "phase", "pid_file", "proc", "status", "streams")
+
+    def __init__(
+        self,
+        app: str,
+        phase: str,
+        container_id: str,
+        proc: subprocess.Popen[bytes],
+        log: BinaryIO,
+        pid_file: Path | None = None,
+    ) -> None:
+        self.app = app
+        self.phase = phase
+        self.container_id = container_id
+        self.proc = proc
+        self.log = log
+        self.pid_file = pid_file
+        self.streams: dict[int, BinaryIO] = {}
+        self.status: int | None = None
 
 
 class Supervisor:

@@ -7,15 +7,16 @@ number, then (for values starting with ``/``) the owner of that file in the imag
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from carpool.errors import RuntimeFailure
 from carpool.runtime import rootpath
 
 
-@dataclass(frozen=True)
-class Account:
+class Account(NamedTuple):
+    """One /etc/passwd entry (a NamedTuple: no dataclasses on ``carpool run``'s path)."""
+
     name: str
     uid: int
     gid: int
