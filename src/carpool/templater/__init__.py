@@ -6,7 +6,8 @@ TEMPLATER_OVERRIDE -t / /dgr``.  The public API:
 
 ``render_dir(templates_dir, attributes, target, *, override_env=None,
 override_var="TEMPLATER_OVERRIDE", continue_on_error=False, exact_numbers=False,
-check_runner=None) -> RenderReport``
+check_runner=None, trace=False, name_prefix=None, default_owner=None,
+cache_dir=None) -> RenderReport``
     Resolve attributes (``attributes`` is one or more attribute dirs, merged in
     order, or a mapping of already merged attributes), merge the override variable's JSON
     from ``override_env`` (default ``os.environ``; ``base64,`` prefix allowed),
@@ -19,12 +20,17 @@ check_runner=None) -> RenderReport``
     ``name_prefix`` is how templates are named in Go error messages (dgr:
     ``/dgr/templates``); ``default_owner=(uid, gid)`` owns files whose ``.cfg``
     sets no ``uid``/``gid`` (default: this process).
+    ``cache_dir`` (e.g. ``<data dir>/cache/templater``) keeps parse trees and the
+    data of YAML files across runs, keyed by content (:mod:`carpool.templater.cache`):
+    a run of unchanged files neither parses a template nor imports ``yaml``.
+    ``None`` (the default) caches in memory only.
 
 ``run_templater(dgr_dir, target, **same options)``
     The ``templater`` binary's contract: ``dgr_dir`` holds ``attributes/`` and
     ``templates/`` (nothing to do when ``templates/`` is missing).
 
-``resolve_attributes(attribute_dirs_or_mapping, *, override_var, environ, exact_numbers)``
+``resolve_attributes(attribute_dirs_or_mapping, *, override_var, environ, exact_numbers,
+cache_dir=None)``
     Just the attributes, as templates would see them.
 
 ``load_attributes(dirs)`` / ``merge_attributes(dst, src)``
@@ -97,12 +103,17 @@ def resolve_attributes(
     override_var: str | None = "TEMPLATER_OVERRIDE",
     environ: Mapping[str, str] | None = None,
     exact_numbers: bool = False,
+    cache_dir: Path | None = None,
 ) -> dict[str, Any]:
     """Attributes as templates see them: merged, overridden from ``environ``, templated."""
     from carpool.templater.attributes import resolve_attributes as _resolve
 
     return _resolve(
-        attributes, override_var=override_var, environ=environ, exact_numbers=exact_numbers
+        attributes,
+        override_var=override_var,
+        environ=environ,
+        exact_numbers=exact_numbers,
+        cache_dir=cache_dir,
     )
 
 
@@ -149,10 +160,15 @@ def render_dir(
     trace: bool = False,
     name_prefix: str | None = None,
     default_owner: tuple[int, int] | None = None,
+    cache_dir: Path | None = None,
 ) -> RenderReport:
     """Resolve attributes and render ``templates_dir`` into ``target`` (see module doc)."""
     resolved = resolve_attributes(
-        attributes, override_var=override_var, environ=override_env, exact_numbers=exact_numbers
+        attributes,
+        override_var=override_var,
+        environ=override_env,
+        exact_numbers=exact_numbers,
+        cache_dir=cache_dir,
     )
     return _render_resolved(
         templates_dir,
@@ -163,6 +179,7 @@ def render_dir(
         trace=trace,
         name_prefix=name_prefix,
         default_owner=default_owner,
+        cache_dir=cache_dir,
     )
 
 
@@ -176,11 +193,15 @@ def _render_resolved(
     trace: bool,
     name_prefix: str | None,
     default_owner: tuple[int, int] | None = None,
+    cache_dir: Path | None = None,
 ) -> RenderReport:
     from carpool.templater.templates_dir import TemplatesDir
 
     templates = TemplatesDir(
-        Path(templates_dir), name_prefix=name_prefix, default_owner=default_owner
+        Path(templates_dir),
+        name_prefix=name_prefix,
+        default_owner=default_owner,
+        cache_dir=cache_dir,
     )
     return templates.render(
         resolved,
@@ -201,6 +222,7 @@ def run_templater(
     exact_numbers: bool = False,
     check_runner: CheckRunner | None = None,
     trace: bool = False,
+    cache_dir: Path | None = None,
 ) -> RenderReport:
     """dgr's ``templater [-c] [-o VAR] -t TARGET DIR``: ``DIR/attributes`` + ``DIR/templates``."""
     from carpool.templater.templates_dir import RenderReport
@@ -211,6 +233,7 @@ def run_templater(
         override_var=override_var,
         environ=override_env,
         exact_numbers=exact_numbers,
+        cache_dir=cache_dir,
     )
     templates_dir = dgr_dir / "templates"
     if not templates_dir.is_dir():
@@ -223,4 +246,5 @@ def run_templater(
         check_runner=check_runner,
         trace=trace,
         name_prefix=f"{dgr_dir}/templates",
+        cache_dir=cache_dir,
     )

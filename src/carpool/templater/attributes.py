@@ -30,10 +30,13 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from carpool.errors import AttributesError
 from carpool.log import get_logger
+
+if TYPE_CHECKING:
+    from carpool.templater.cache import Bundle
 
 log = get_logger(__name__)
 
@@ -95,22 +98,24 @@ def merge_maps(dst: dict[str, Any], src: Mapping[str, Any], depth: int = 0) -> d
     return dst
 
 
-def read_attribute_file(path: Path, *, exact_numbers: bool = False) -> dict[str, Any] | None:
-    """One attribute file as a map (``None`` for an empty file)."""
-    import yaml
+def read_attribute_file(
+    path: Path,
+    *,
+    exact_numbers: bool = False,
+    content: bytes | None = None,
+    cache: Bundle | None = None,
+) -> dict[str, Any] | None:
+    """One attribute file as a map (``None`` for an empty file).
 
-    from carpool.templater.yamlgo import describe_yaml_error, load_yaml_as_json
-
-    try:
-        content = path.read_bytes()
-    except OSError as exc:
-        raise AttributesError(f"{path}: cannot read: {exc.strerror}") from exc
-    try:
-        data = load_yaml_as_json(content, exact_numbers=exact_numbers)
-    except yaml.YAMLError as exc:
-        raise AttributesError(f"{path}: {describe_yaml_error(exc)}") from exc
-    except ValueError as exc:
-        raise AttributesError(f"{path}: {exc}") from exc
+    ``content``: the file's bytes if already read.  ``cache``: a persistent cache
+    bundle that may hold the file's data already (then ``yaml`` is not even imported).
+    """
+    if content is None:
+        try:
+            content = path.read_bytes()
+        except OSError as exc:
+            raise AttributesError(f"{path}: cannot read: {exc.strerror}") from exc
+    data = _load_yaml_data(str(path), "attributes", content, exact_numbers, cache)
     if data is None:
         return None
     if not isinstance(data, dict):
@@ -119,12 +124,70 @@ def read_attribute_file(path: Path, *, exact_numbers: bool = False) -> dict[str,
     return data
 
 
-def merge_attribute_files(files: Iterable[Path], *, exact_numbers: bool = False) -> dict[str, Any]:
-    """Merge attribute files in order and resolve ``default``/``override`` (steps 2-3)."""
+def _load_yaml_data(
+    source: str, kind: str, text: str | bytes, exact_numbers: bool, cache: Bundle | None
+) -> Any:
+    """``load_yaml_as_json(text)``, from ``cache`` when it holds it (and stored there if not).
+
+    Only data that survives the cache's JSON unchanged is stored (see
+    :func:`carpool.templater.cache.json_exact`); the rest is parsed at every run.
+    """
+    key = None
+    if cache is not None:
+        from carpool.templater.cache import MISS, entry_key
+
+        key = entry_key(kind, exact_numbers, text)
+        data = cache.get(key)
+        if data is not MISS:
+            return data
+    import yaml
+
+    from carpool.templater.yamlgo import describe_yaml_error, load_yaml_as_json
+
+    try:
+        data = load_yaml_as_json(text, exact_numbers=exact_numbers)
+    except yaml.YAMLError as exc:
+        raise AttributesError(f"{source}: {describe_yaml_error(exc)}") from exc
+    except ValueError as exc:
+        raise AttributesError(f"{source}: {exc}") from exc
+    if cache is not None and key is not None:
+        from carpool.templater.cache import json_exact
+
+        if json_exact(data):
+            cache.put(key, data)
+    return data
+
+
+def _read_files(files: list[Path]) -> list[bytes | OSError]:
+    contents: list[bytes | OSError] = []
+    for path in files:
+        try:
+            contents.append(path.read_bytes())
+        except OSError as exc:
+            contents.append(exc)
+    return contents
+
+
+def merge_attribute_files(
+    files: Iterable[Path],
+    *,
+    exact_numbers: bool = False,
+    contents: list[bytes | OSError] | None = None,
+    cache: Bundle | None = None,
+) -> dict[str, Any]:
+    """Merge attribute files in order and resolve ``default``/``override`` (steps 2-3).
+
+    ``contents``: the files' bytes (or the error reading them), if already read.
+    """
+    files = list(files)
+    if contents is None:
+        contents = _read_files(files)
     accumulator: dict[str, Any] = {"default": {}}
     default_source = "attributes"
-    for path in files:
-        data = read_attribute_file(path, exact_numbers=exact_numbers)
+    for path, content in zip(files, contents, strict=True):
+        if isinstance(content, OSError):
+            raise AttributesError(f"{path}: cannot read: {content.strerror}") from content
+        data = read_attribute_file(path, exact_numbers=exact_numbers, content=content, cache=cache)
         if data is None:
             continue
         if "default" in data:
@@ -154,11 +217,15 @@ def load_attributes(
     directories: Path | Iterable[Path], *, exact_numbers: bool = False
 ) -> dict[str, Any]:
     """Merged attributes of one or more attribute dirs (files of all dirs, in order)."""
+    return merge_attribute_files(_attribute_files(directories), exact_numbers=exact_numbers)
+
+
+def _attribute_files(directories: Path | Iterable[Path]) -> list[Path]:
     dirs = [directories] if isinstance(directories, Path) else list(directories)
     files: list[Path] = []
     for directory in dirs:
         files.extend(list_attribute_files(directory))
-    return merge_attribute_files(files, exact_numbers=exact_numbers)
+    return files
 
 
 def decode_override(name: str, value: str, *, exact_numbers: bool = False) -> dict[str, Any]:
@@ -207,8 +274,14 @@ def default_override_var(environ: Mapping[str, str]) -> str:
     return "TEMPLATER_OVERRIDE"
 
 
-def template_attributes(attributes: dict[str, Any], *, exact_numbers: bool = False) -> Any:
-    """One templating pass over every string value (step 5); returns a new structure."""
+def template_attributes(
+    attributes: dict[str, Any], *, exact_numbers: bool = False, cache: Bundle | None = None
+) -> Any:
+    """One templating pass over every string value (step 5); returns a new structure.
+
+    ``cache``: a persistent cache bundle for the parses of the values and the YAML
+    reading of what they render to.
+    """
     from carpool.templater.functions import attribute_template
 
     def visit(value: Any) -> Any:
@@ -217,26 +290,22 @@ def template_attributes(attributes: dict[str, Any], *, exact_numbers: bool = Fal
         if isinstance(value, list):
             return [visit(v) for v in value]
         if isinstance(value, str) and "{{" in value:
-            rendered = attribute_template(value, attributes)
+            rendered = attribute_template(value, attributes, cache=cache)
             if rendered != value:
-                return _reparse(value, rendered, exact_numbers=exact_numbers)
+                return _reparse(value, rendered, exact_numbers=exact_numbers, cache=cache)
         return value
 
     return visit(attributes)
 
 
-def _reparse(source: str, rendered: str, *, exact_numbers: bool) -> Any:
-    import yaml
-
-    from carpool.templater.yamlgo import describe_yaml_error, load_yaml_as_json
-
+def _reparse(source: str, rendered: str, *, exact_numbers: bool, cache: Bundle | None) -> Any:
     try:
-        return load_yaml_as_json(rendered, exact_numbers=exact_numbers)
-    except (yaml.YAMLError, ValueError) as exc:
-        detail = describe_yaml_error(exc) if isinstance(exc, yaml.YAMLError) else str(exc)
+        return _load_yaml_data("", "rendered attribute", rendered, exact_numbers, cache)
+    except AttributesError as exc:
+        detail = str(exc).removeprefix(": ")
         raise AttributesError(
             f"attribute {source!r} rendered to {rendered!r}, which is not valid YAML: {detail}"
-        ) from exc
+        ) from exc.__cause__
 
 
 def resolve_attributes(
@@ -245,16 +314,36 @@ def resolve_attributes(
     override_var: str | None = None,
     environ: Mapping[str, str] | None = None,
     exact_numbers: bool = False,
+    cache_dir: Path | None = None,
 ) -> dict[str, Any]:
-    """Attributes exactly as templates see them: merged, overridden, templated."""
+    """Attributes exactly as templates see them: merged, overridden, templated.
+
+    With ``cache_dir`` the files' data, the parses of templated values and the YAML
+    they render to come from (and go to) the persistent cache (see
+    :mod:`carpool.templater.cache`), in a bundle named after the files' contents.
+    Already merged attributes (a mapping) are not cached across runs.
+    """
+    cache: Bundle | None = None
     if isinstance(directories, Mapping):
         import copy
 
         merged: dict[str, Any] = copy.deepcopy(dict(directories))
     else:
-        merged = load_attributes(directories, exact_numbers=exact_numbers)
+        files = _attribute_files(directories)
+        contents = _read_files(files)
+        if cache_dir is not None:
+            from carpool.templater.cache import Bundle
+
+            inputs: list[bytes | bool | None] = [exact_numbers]
+            inputs += [c if isinstance(c, bytes) else None for c in contents]
+            cache = Bundle.open(cache_dir, "attributes", inputs)
+        merged = merge_attribute_files(
+            files, exact_numbers=exact_numbers, contents=contents, cache=cache
+        )
     env = os.environ if environ is None else environ
     merged = apply_override(merged, override_var, env, exact_numbers=exact_numbers)
-    result = template_attributes(merged, exact_numbers=exact_numbers)
+    result = template_attributes(merged, exact_numbers=exact_numbers, cache=cache)
     assert isinstance(result, dict)
+    if cache is not None:
+        cache.save()
     return result

@@ -29,11 +29,14 @@ import os
 import stat
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from carpool.errors import TemplateError
 from carpool.log import get_logger
 from carpool.templater.preprocess import cleanup_template, find_no_value, finish_output
+
+if TYPE_CHECKING:
+    from carpool.templater.cache import Bundle
 
 log = get_logger(__name__)
 
@@ -106,12 +109,16 @@ def default_check_runner(command: str, path: Path) -> None:
 
 
 def load_config(
-    source: Path, file_mode: int, default_owner: tuple[int, int] | None = None
+    source: Path,
+    file_mode: int,
+    default_owner: tuple[int, int] | None = None,
+    cache: Bundle | None = None,
 ) -> TemplateConfig:
     """Read ``<template>.cfg`` next to ``source`` (defaults when there is none).
 
     Without ``uid``/``gid`` the file belongs to ``default_owner``, by default
-    this process's uid and gid (dgr's templater ran as the app).
+    this process's uid and gid (dgr's templater ran as the app).  ``cache``: a
+    persistent cache bundle that may hold the file's YAML data already.
     """
     uid, gid = default_owner if default_owner is not None else (os.getuid(), os.getgid())
     mode, check = file_mode, ""
@@ -122,18 +129,13 @@ def load_config(
         return TemplateConfig(uid, gid, mode)
     except OSError as exc:
         raise TemplateError(f"{cfg_path}: cannot read: {exc.strerror}") from exc
-    import yaml
-
-    from carpool.templater.yamlgo import describe_yaml_error, load_yaml_strings, parse_go_int
-
-    try:
-        data = load_yaml_strings(content)
-    except yaml.YAMLError as exc:
-        raise TemplateError(f"{cfg_path}: {describe_yaml_error(exc)}") from exc
+    data = _cfg_data(cfg_path, content, cache)
     if data is None:
         return TemplateConfig(uid, gid, mode)
     if not isinstance(data, dict):
         raise TemplateError(f"{cfg_path}: must be a map of uid, gid, mode, checkCmd")
+
+    from carpool.templater.goint import parse_go_int
 
     def integer(key: str, current: int) -> int:
         value = data.get(key)
@@ -153,6 +155,32 @@ def load_config(
             raise TemplateError(f"{cfg_path}: checkCmd must be a string")
         check = command
     return TemplateConfig(uid, gid, mode, check)
+
+
+def _cfg_data(cfg_path: Path, content: bytes, cache: Bundle | None) -> Any:
+    """A ``.cfg``'s YAML (scalars as text), from ``cache`` when it holds it."""
+    key = None
+    if cache is not None:
+        from carpool.templater.cache import MISS, entry_key
+
+        key = entry_key("cfg", content)
+        data = cache.get(key)
+        if data is not MISS:
+            return data
+    import yaml
+
+    from carpool.templater.yamlgo import describe_yaml_error, load_yaml_strings
+
+    try:
+        data = load_yaml_strings(content)
+    except yaml.YAMLError as exc:
+        raise TemplateError(f"{cfg_path}: {describe_yaml_error(exc)}") from exc
+    if cache is not None and key is not None:
+        from carpool.templater.cache import json_exact
+
+        if json_exact(data):
+            cache.put(key, data)
+    return data
 
 
 def write_atomically(path: Path, content: str, mode: int, uid: int, gid: int) -> None:
@@ -177,8 +205,41 @@ def write_atomically(path: Path, content: str, mode: int, uid: int, gid: int) ->
         raise
 
 
+class _Dir(NamedTuple):
+    """A directory of the templates tree: created in the target with its mode."""
+
+    rel: str
+    mode: int
+
+
+class _File(NamedTuple):
+    """A template file, read when the tree was scanned (``content`` None if it could not be)."""
+
+    source: Path
+    rel: str
+    out_rel: str
+    content: str | None
+    mode: int
+    error: str
+
+
+class _Failure(NamedTuple):
+    """A directory that could not be scanned: the error is raised when rendering reaches it."""
+
+    message: str
+
+
+_Step = _Dir | _File | _Failure
+
+
 class TemplatesDir:
-    """A templates dir with its partials loaded, ready to render into targets."""
+    """A templates dir with its partials loaded, ready to render into targets.
+
+    The tree is scanned and every template read when the object is made (a snapshot),
+    so that the persistent cache (``cache_dir``, see :mod:`carpool.templater.cache`)
+    can be found by the content of the whole dir before anything is parsed; errors of
+    the scan are raised when rendering reaches the file or dir concerned, as before.
+    """
 
     def __init__(
         self,
@@ -186,6 +247,7 @@ class TemplatesDir:
         *,
         name_prefix: str | None = None,
         default_owner: tuple[int, int] | None = None,
+        cache_dir: Path | None = None,
     ) -> None:
         self.source = source
         self.default_owner = default_owner
@@ -193,30 +255,82 @@ class TemplatesDir:
         self.prefix = str(source) if name_prefix is None else name_prefix
         self.partials: Any = None
         self._shared_has_template_funcs = False
-        self._load_partials()
+        partials = self._scan_partials()
+        self._steps: list[_Step] = []
+        self._scan(source, "")
+        self.cache: Bundle | None = None
+        if cache_dir is not None:
+            from carpool.templater.cache import Bundle
 
-    def _load_partials(self) -> None:
-        from carpool.templater.engine import Template
-        from carpool.templater.functions import shared_function_map
+            self.cache = Bundle.open(cache_dir, "templates", self._cache_inputs(partials))
+        self._load_partials(partials)
 
-        funcs = shared_function_map("partial")
+    def _scan_partials(self) -> list[tuple[str, str]]:
+        """``(template name, text)`` of the ``*.partial`` files, in name order."""
         try:
             entries = sorted(os.scandir(self.source), key=lambda e: e.name)
         except OSError as exc:
             raise TemplateError(f"{self.source}: cannot read templates: {exc.strerror}") from exc
+        partials = []
         for entry in entries:
             if not entry.name.endswith(".partial") or entry.is_dir():
                 continue
-            name = f"{self.prefix}/{entry.name}"
             try:
                 content = Path(entry.path).read_text(encoding="utf-8", errors="surrogateescape")
             except OSError as exc:
                 raise TemplateError(f"{entry.path}: cannot read partial: {exc.strerror}") from exc
+            partials.append((f"{self.prefix}/{entry.name}", content))
+        return partials
+
+    def _scan(self, src: Path, rel: str) -> None:
+        """Add the steps of rendering ``src`` (at ``rel`` in the tree), depth first."""
+        try:
+            mode = stat.S_IMODE(os.stat(src).st_mode)
+            entries = sorted(os.scandir(src), key=lambda e: e.name)
+        except OSError as exc:
+            self._steps.append(_Failure(f"{exc.filename or src}: {exc.strerror}"))
+            return
+        self._steps.append(_Dir(rel, mode))
+        for entry in entries:
+            child_rel = f"{rel}/{entry.name}" if rel else entry.name
+            if entry.is_dir(follow_symlinks=False):  # Go's Readdir: a symlink is no dir
+                self._scan(Path(entry.path), child_rel)
+                continue
+            out_name = output_name(entry.name)
+            if out_name is None:
+                continue
+            out_rel = f"{rel}/{out_name}" if rel else out_name
+            source = Path(entry.path)
+            try:
+                file_mode = stat.S_IMODE(os.stat(entry.path).st_mode)
+                content = source.read_text(encoding="utf-8", errors="surrogateescape")
+            except OSError as exc:
+                message = f"{source}: cannot read template: {exc.strerror}"
+                self._steps.append(_File(source, child_rel, out_rel, None, 0, message))
+                continue
+            self._steps.append(_File(source, child_rel, out_rel, content, file_mode, ""))
+
+    def _cache_inputs(self, partials: list[tuple[str, str]]) -> list[str | bool | None]:
+        """What names this dir's cache bundle: the name prefix and every template's text."""
+        inputs: list[str | bool | None] = [self.prefix]
+        for name, content in partials:
+            inputs += ("partial", name, content)
+        for step in self._steps:
+            if isinstance(step, _File):
+                inputs += ("file", step.rel, step.content)
+        return inputs
+
+    def _load_partials(self, partials: list[tuple[str, str]]) -> None:
+        from carpool.templater.engine import Template
+        from carpool.templater.functions import shared_function_map
+
+        funcs = shared_function_map("partial")
+        for name, content in partials:
             if self.partials is None:
                 template = Template(name).funcs(funcs)
             else:
                 template = self.partials.new(name).funcs(funcs)
-            template.parse(cleanup_template(content))
+            template.parse(cleanup_template(content), cache=self.cache)
             self.partials = template
 
     def render(
@@ -228,52 +342,25 @@ class TemplatesDir:
         check_runner: CheckRunner | None = None,
         trace: bool = False,
     ) -> RenderReport:
-        """Render every template under the source into ``target``."""
-        report = RenderReport()
-        self._render_dir(
-            self.source, target, "", attributes, report, continue_on_error, check_runner, trace
-        )
-        return report
+        """Render every template under the source into ``target``.
 
-    def _render_dir(
-        self,
-        src: Path,
-        dst: Path,
-        rel: str,
-        attributes: Mapping[str, Any],
-        report: RenderReport,
-        continue_on_error: bool,
-        check_runner: CheckRunner | None,
-        trace: bool,
-    ) -> None:
-        try:
-            src_mode = stat.S_IMODE(os.stat(src).st_mode)
-            os.makedirs(dst, mode=src_mode, exist_ok=True)
-            entries = sorted(os.scandir(src), key=lambda e: e.name)
-        except OSError as exc:
-            raise TemplateError(f"{exc.filename or src}: {exc.strerror}") from exc
-        for entry in entries:
-            child_rel = f"{rel}/{entry.name}" if rel else entry.name
-            if entry.is_dir(follow_symlinks=False):  # Go's Readdir: a symlink is no dir
-                self._render_dir(
-                    Path(entry.path),
-                    dst / entry.name,
-                    child_rel,
-                    attributes,
-                    report,
-                    continue_on_error,
-                    check_runner,
-                    trace,
-                )
+        The persistent cache is saved after a run that raised no error.
+        """
+        report = RenderReport()
+        for step in self._steps:
+            if isinstance(step, _Dir):
+                dst = target / step.rel if step.rel else target
+                try:
+                    os.makedirs(dst, mode=step.mode, exist_ok=True)
+                except OSError as exc:
+                    raise TemplateError(f"{exc.filename or dst}: {exc.strerror}") from exc
                 continue
-            out_name = output_name(entry.name)
-            if out_name is None:
-                continue
-            destination = dst / out_name
+            if isinstance(step, _Failure):
+                raise TemplateError(step.message)
+            destination = target / step.out_rel
             try:
-                warning = self.render_file(
-                    Path(entry.path),
-                    child_rel,
+                warning = self._render_step(
+                    step,
                     destination,
                     attributes,
                     check_runner,
@@ -283,13 +370,40 @@ class TemplatesDir:
             except TemplateError as exc:
                 if not continue_on_error:
                     raise
-                log.error("templating %s failed: %s", entry.path, exc)
+                log.error("templating %s failed: %s", step.source, exc)
                 report.failures.append(str(exc))
                 continue
             if warning is not None:
                 log.error("%s", warning)
                 report.failures.append(warning)
             report.rendered.append(destination)
+        if self.cache is not None:
+            self.cache.save()
+        return report
+
+    def _render_step(
+        self,
+        step: _File,
+        destination: Path,
+        attributes: Mapping[str, Any],
+        check_runner: CheckRunner | None,
+        trace: bool,
+        *,
+        fail_on_no_value: bool,
+    ) -> str | None:
+        if step.content is None:
+            raise TemplateError(step.error)
+        return self._render_text(
+            step.source,
+            step.rel,
+            step.content,
+            step.mode,
+            destination,
+            attributes,
+            check_runner,
+            trace,
+            fail_on_no_value=fail_on_no_value,
+        )
 
     def render_file(
         self,
@@ -307,15 +421,40 @@ class TemplatesDir:
         A rendered ``<no value>`` raises, or with ``fail_on_no_value=False`` is
         returned as a message and the file is written anyway (dgr's ``-c``).
         """
-        from carpool.templater.engine import Template
-        from carpool.templater.functions import shared_function_map
-
-        name = f"{self.prefix}/{rel}"
         try:
             file_mode = stat.S_IMODE(source.stat().st_mode)
             content = source.read_text(encoding="utf-8", errors="surrogateescape")
         except OSError as exc:
             raise TemplateError(f"{source}: cannot read template: {exc.strerror}") from exc
+        return self._render_text(
+            source,
+            rel,
+            content,
+            file_mode,
+            destination,
+            attributes,
+            check_runner,
+            trace,
+            fail_on_no_value=fail_on_no_value,
+        )
+
+    def _render_text(
+        self,
+        source: Path,
+        rel: str,
+        content: str,
+        file_mode: int,
+        destination: Path,
+        attributes: Mapping[str, Any],
+        check_runner: CheckRunner | None,
+        trace: bool,
+        *,
+        fail_on_no_value: bool,
+    ) -> str | None:
+        from carpool.templater.engine import Template
+        from carpool.templater.functions import shared_function_map
+
+        name = f"{self.prefix}/{rel}"
         if self.partials is not None:
             # one Go template set shared with the partials: its function map only
             # needs the template-file functions added once (Funcs is additive)
@@ -325,8 +464,8 @@ class TemplatesDir:
                 self._shared_has_template_funcs = True
         else:
             template = Template(name).new(name).funcs(shared_function_map("template"))
-        template.parse(cleanup_template(content))
-        config = load_config(source, file_mode, self.default_owner)
+        template.parse(cleanup_template(content), cache=self.cache)
+        config = load_config(source, file_mode, self.default_owner, self.cache)
         log.debug("templating %s -> %s", source, destination)
         output = finish_output(template.execute(attributes))
         if trace:

@@ -21,6 +21,8 @@ from typing import Any
 
 import yaml
 
+from carpool.templater.goint import parse_go_int
+
 _BaseLoader: type[yaml.SafeLoader]
 try:
     _BaseLoader = yaml.CSafeLoader  # type: ignore[assignment]
@@ -78,32 +80,6 @@ def _construct_bool(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> bool:
 
 def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int | float | str:
     return parse_go_int(str(loader.construct_scalar(node)))
-
-
-def parse_go_int(text: str) -> int | float | str:
-    """A plain scalar yaml.v2 resolves as an integer (``0755`` is octal); falls back like Go."""
-    plain = text.replace("_", "")
-    sign = -1 if plain.startswith("-") else 1
-    digits = plain.lstrip("+-")
-    try:
-        if digits[:2] in ("0x", "0X"):
-            value = int(digits[2:], 16)
-        elif digits[:2] in ("0b", "0B"):
-            value = int(digits[2:], 2)
-        elif len(digits) > 1 and digits.startswith("0"):
-            value = int(digits, 8)
-        else:
-            value = int(digits, 10)
-    except ValueError:
-        # yaml.v2 falls back to ParseFloat (e.g. "09" is not octal but 9.0)
-        try:
-            return float(plain)
-        except ValueError:
-            return text
-    value *= sign
-    if not -(2**63) <= value < 2**64:
-        return float(value)
-    return value
 
 
 def _construct_float(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> float:

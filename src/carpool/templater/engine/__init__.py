@@ -28,7 +28,7 @@ identical).  Known differences, all outside what templates can normally observe:
 """
 
 from carpool.templater.engine.executor import ExecError
-from carpool.templater.engine.parser import ParseError
+from carpool.templater.engine.nodes import ParseError
 from carpool.templater.engine.template import Template
 
 __all__ = ["ExecError", "ParseError", "Template"]

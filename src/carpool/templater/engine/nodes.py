@@ -7,12 +7,33 @@ Go does; ``str(node)`` is Go's ``node.String()``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from carpool.errors import TemplateError
 from carpool.templater.gofmt import quote
 
-if TYPE_CHECKING:
-    from carpool.templater.engine.parser import Tree
+
+class ParseError(TemplateError):
+    """A template that Go's parser would reject; the message is Go's."""
+
+
+class Tree:
+    """A parsed template as execution sees it: Go's ``parse.Tree`` without the parser.
+
+    Trees rebuilt from the persistent parse cache are of this class, so a run whose
+    templates are all cached never imports the lexer and parser;
+    :class:`carpool.templater.engine.parser.Tree` adds the parsing state and methods.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.parse_name = name
+        """The name parse errors (and execution errors) print: the top template's."""
+        self.root: ListNode | None = None
+        self.text = ""
+        """The whole text parsed (node positions index it)."""
+        self.used_funcs: set[str] = set()
+        """The function names the text calls (shared by all trees of one parse)."""
 
 
 class Node:

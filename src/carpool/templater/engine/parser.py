@@ -10,7 +10,6 @@ import math
 import re
 from collections.abc import Container
 
-from carpool.errors import TemplateError
 from carpool.templater.engine import nodes as n
 from carpool.templater.engine.lexer import Item, Lexer, T
 from carpool.templater.gofmt import quote
@@ -18,22 +17,18 @@ from carpool.templater.gofmt import quote
 _SPACE = T.SPACE
 
 
-class ParseError(TemplateError):
-    """A template that Go's parser would reject; the message is Go's."""
+ParseError = n.ParseError
 
 
 class _Abort(Exception):
     pass
 
 
-class Tree:
-    """One parsed template (Go's ``parse.Tree``)."""
+class Tree(n.Tree):
+    """One template being parsed (Go's ``parse.Tree`` with its parser state)."""
 
     def __init__(self, name: str, funcs: Container[str] | None = None) -> None:
-        self.name = name
-        self.parse_name = name
-        self.root: n.ListNode | None = None
-        self.text = ""
+        super().__init__(name)
         self.funcs: Container[str] = funcs if funcs is not None else ()
         self.lex: Lexer | None = None
         self.token: list[Item] = [Item(T.EOF, 0, "", 0)] * 3
@@ -42,7 +37,6 @@ class Tree:
         self.tree_set: dict[str, Tree] = {}
         self.action_line = 0
         self.range_depth = 0
-        self.used_funcs: set[str] = set()
 
     # -- token stream
     def next(self) -> Item:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Mapping
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from carpool.errors import TemplateError
 from carpool.templater.engine.builtins import BUILTINS
@@ -19,10 +19,12 @@ from carpool.templater.engine.executor import (
     State,
     ensure_recursion_limit,
 )
-from carpool.templater.engine.nodes import is_empty_tree
-from carpool.templater.engine.parser import ParseError, Tree
+from carpool.templater.engine.nodes import ParseError, Tree, is_empty_tree
 from carpool.templater.engine.values import NOVALUE
 from carpool.templater.gofmt import is_digit, is_letter, quote
+
+if TYPE_CHECKING:
+    from carpool.templater.cache import Bundle
 
 _MISSING_KEY = {"invalid": "default", "default": "default", "zero": "zero", "error": "error"}
 
@@ -78,9 +80,19 @@ _CACHE_MAX = 1024
 
 
 def parse_trees(
-    name: str, text: str, left: str, right: str, funcs: Mapping[str, Any]
+    name: str,
+    text: str,
+    left: str,
+    right: str,
+    funcs: Mapping[str, Any],
+    store: Bundle | None = None,
 ) -> dict[str, Tree]:
-    """Go's ``parse.Parse``: the trees defined by ``text`` (cached)."""
+    """Go's ``parse.Parse``: the trees defined by ``text`` (cached).
+
+    Parses are cached in memory, and in ``store`` (a persistent cache bundle, see
+    :mod:`carpool.templater.cache`) when one is given: a tree set parsed by an earlier
+    process is rebuilt from there instead of lexing and parsing ``text`` again.
+    """
     names = _FuncNames(funcs)
     key = (name, text, left, right, "break" in funcs, "continue" in funcs)
     hit = _CACHE.get(key)
@@ -90,8 +102,15 @@ def parse_trees(
             if isinstance(result, ParseError):
                 raise ParseError(result.message)
             return result
-    tree = Tree(name)
-    tree_set: dict[str, Tree] = {}
+    stored_key = None
+    if store is not None:
+        stored_key, stored = _load_stored(store, key, names)
+        if stored is not None:
+            return stored
+    from carpool.templater.engine.parser import Tree as Parser
+
+    tree = Parser(name)
+    tree_set: dict[str, Parser] = {}
     try:
         tree.parse_text(text, left, right, tree_set, names)
     except ParseError as e:
@@ -103,8 +122,42 @@ def parse_trees(
         raise
     if len(_CACHE) >= _CACHE_MAX:
         _CACHE.clear()
-    _CACHE[key] = (tree_set, frozenset(tree.used_funcs))
-    return tree_set
+    trees: dict[str, Tree] = dict(tree_set)
+    _CACHE[key] = (trees, frozenset(tree.used_funcs))
+    if store is not None and stored_key is not None:
+        from carpool.templater.engine.treecodec import encode_trees
+
+        store.put(stored_key, [sorted(tree.used_funcs), encode_trees(trees, name)])
+    return trees
+
+
+def _load_stored(
+    store: Bundle, key: tuple[str, str, str, str, bool, bool], names: _FuncNames
+) -> tuple[str, dict[str, Tree] | None]:
+    """The key of a parse in ``store``, and its trees if the store holds a usable copy."""
+    from carpool.templater.cache import MISS, entry_key
+
+    stored_key = entry_key("tree", *key)
+    value = store.get(stored_key)
+    if value is MISS:
+        return stored_key, None
+    try:
+        used, data = value
+        if type(used) is not list or not all(type(f) is str for f in used):
+            raise ValueError("malformed function list")
+        if not all(f in names for f in used):
+            return stored_key, None  # a function is gone: parse, and fail as Go does
+        from carpool.templater.engine.treecodec import decode_trees
+
+        used_funcs = set(used)
+        trees = decode_trees(data, key[0], key[1], used_funcs)
+    except (ValueError, TypeError):
+        store.forget(stored_key)
+        return stored_key, None
+    if len(_CACHE) >= _CACHE_MAX:
+        _CACHE.clear()
+    _CACHE[key] = (trees, frozenset(used_funcs))
+    return stored_key, trees
 
 
 class Template:
@@ -191,9 +244,13 @@ class Template:
         return self
 
     # -- parsing
-    def parse(self, text: str) -> Template:
-        """Parse ``text`` into this template; ``{{define}}`` adds to the namespace."""
-        trees = parse_trees(self.name, text, self.left, self.right, self.common.funcs)
+    def parse(self, text: str, *, cache: Bundle | None = None) -> Template:
+        """Parse ``text`` into this template; ``{{define}}`` adds to the namespace.
+
+        ``cache``: a persistent cache bundle that may hold the parse already (and
+        receives it otherwise); see :mod:`carpool.templater.cache`.
+        """
+        trees = parse_trees(self.name, text, self.left, self.right, self.common.funcs, cache)
         for name, tree in trees.items():
             self.add_parse_tree(name, tree)
         return self

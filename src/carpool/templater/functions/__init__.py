@@ -22,7 +22,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cache
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from carpool.templater.cache import Bundle
 
 Context = Literal["template", "partial", "attribute"]
 
@@ -83,10 +86,13 @@ def gtf_functions() -> dict[str, Callable[..., Any]]:
     return dict(_gtf())
 
 
-def attribute_template(text: str, data: Any) -> str:
-    """Render one attribute value as dgr does: a template named ``""``, dgr+gtf functions."""
+def attribute_template(text: str, data: Any, *, cache: Bundle | None = None) -> str:
+    """Render one attribute value as dgr does: a template named ``""``, dgr+gtf functions.
+
+    ``cache``: a persistent cache bundle that may hold the parse of ``text``.
+    """
     from carpool.templater.engine import Template
 
     template = Template("").funcs(_function_map("attribute"))
-    template.parse(text)
+    template.parse(text, cache=cache)
     return template.execute(data)

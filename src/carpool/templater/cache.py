@@ -1,0 +1,347 @@
+"""The templater's persistent cache: parse trees and YAML data, keyed by content.
+
+Every container start renders the same templates with the same attributes; lexing and
+parsing them (and importing and running a YAML parser on the attribute files) is most
+of what ``carpool templater`` would otherwise spend.  The results are kept under a
+cache dir (the CLI's ``<data dir>/cache/templater``) in **bundles**:
+
+* a bundle is one file holding the entries one run used — the parse trees of one
+  templates dir, or the data of one attributes dir's files (plus what the run derived
+  from them: attribute values that were templates, ``.cfg`` files);
+* it is named after a digest of *all* its inputs (every source's name and bytes, the
+  cache version, the mode), so a second run of the same dir opens exactly one file,
+  and two images' dirs (or two pods' copies of one image) never share or fight over a
+  bundle;
+* each entry is keyed by the digest of what its result depends on (the exact text or
+  bytes, template name, delimiters, ``break``/``continue`` being functions,
+  ``exact_numbers``, the cache version); parse trees also record the functions they
+  call, and are used only if all of them are still defined.  A changed input misses.
+
+File format: one ASCII header line ``carpool-templater-cache <version> <sha256 of the
+rest>``, then one entry per line, ``<key> <JSON>``.  Nothing is unpickled: entries are
+JSON, checked again by whoever decodes them (:mod:`.engine.treecodec` rebuilds nodes
+field by field).  A file whose header, version or checksum does not match, or that
+cannot be read, is a miss; a cache that cannot be written is skipped; neither is ever
+an error.  Files are written with :func:`carpool.fsutil.atomic_write_bytes` (readers of
+a concurrent run see the old or the new bundle), the dir is created ``0700``, and at
+most :data:`MAX_BUNDLES` bundles are kept (the least recently used are removed when a
+new one is written; a hit refreshes a bundle's mtime at most once per
+:data:`TOUCH_INTERVAL`).
+
+The **cache version** is derived, not maintained by hand: it is a digest of the source
+bytes of every module that shapes a cached result (lexer, parser, nodes, the tree
+codec, Go's number and character rules, the YAML loader, this module), of PyYAML's
+``__init__.py`` (its version) and of the Python version.  Any change to them changes
+every key and every bundle name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hashlib import sha256
+else:
+    try:  # hashlib costs ~4 ms to import (OpenSSL); the builtin sha256 is enough here
+        from _sha256 import sha256
+    except ImportError:  # pragma: no cover - other Python builds
+        from hashlib import sha256
+
+MAGIC = b"carpool-templater-cache"
+MAX_BUNDLES = 256
+"""Bundles kept in a cache dir (each one templates dir or attributes dir)."""
+MAX_BUNDLE_BYTES = 64 << 20
+"""A larger file is not read (nothing carpool writes comes near it)."""
+TOUCH_INTERVAL = 3600.0
+"""A bundle read this long after it was written gets its mtime refreshed (LRU order)."""
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+VERSION_SOURCES = (
+    "cache.py",
+    "gofmt.py",
+    "goint.py",
+    "yamlgo.py",
+    "engine/lexer.py",
+    "engine/nodes.py",
+    "engine/parser.py",
+    "engine/template.py",
+    "engine/treecodec.py",
+)
+"""Modules (relative to the templater package) whose source is part of the cache version."""
+
+MISS: Any = object()
+"""What :meth:`Bundle.get` returns for a key it does not hold."""
+
+_version: str | None = None
+
+
+def _read(path: str) -> bytes:
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def _yaml_source() -> bytes:
+    """PyYAML's ``__init__.py`` (it holds ``__version__``), found without importing yaml."""
+    for finder in sys.meta_path:
+        find_spec = getattr(finder, "find_spec", None)
+        if find_spec is None:
+            continue
+        try:
+            spec = find_spec("yaml", None)
+        except Exception:  # a broken finder only means "not found here"
+            continue
+        if spec is not None and spec.origin:
+            try:
+                return _read(spec.origin)
+            except OSError:
+                return b"unreadable"
+    return b"absent"
+
+
+def cache_version() -> str:
+    """The digest of everything cached results depend on besides their own inputs."""
+    global _version
+    if _version is None:
+        h = sha256(MAGIC)
+        h.update(f"{sys.implementation.cache_tag} {sys.version_info[:3]}".encode())
+        for rel in VERSION_SOURCES:
+            data = _read(os.path.join(_HERE, rel))
+            h.update(b"\0%d:%s\0" % (len(data), rel.encode()))
+            h.update(data)
+        yaml_init = _yaml_source()
+        h.update(b"\0yaml %d\0" % len(yaml_init))
+        h.update(yaml_init)
+        _version = version = h.hexdigest()
+        return version
+    return _version
+
+
+def digest(*parts: str | bytes | bool | None) -> str:
+    """A hex sha256 of ``parts``, each framed with its type and length (no ambiguity)."""
+    h = sha256()
+    for part in parts:
+        if isinstance(part, str):
+            data = part.encode("utf-8", "surrogatepass")
+            h.update(b"s%d:" % len(data))
+        elif isinstance(part, bytes):
+            data = part
+            h.update(b"b%d:" % len(data))
+        else:
+            data = repr(part).encode()
+            h.update(b"c%d:" % len(data))
+        h.update(data)
+    return h.hexdigest()
+
+
+def entry_key(kind: str, *parts: str | bytes | bool | None) -> str:
+    """The key of one cached result: its kind, the cache version and its inputs."""
+    return digest(kind, cache_version(), *parts)
+
+
+class Bundle:
+    """The entries of one cache file: those loaded, and those this run used or added.
+
+    Values are handed out freshly decoded from their JSON text at every :meth:`get`,
+    so callers may mutate what they receive; :meth:`save` writes back the text of the
+    entries used, unchanged, plus the new ones.
+    """
+
+    __slots__ = ("_loaded", "_touch", "_used", "changed", "directory", "path")
+
+    def __init__(self, directory: Path | None, name: str) -> None:
+        self.directory = directory
+        self.path = None if directory is None else directory / f"{name}.cache"
+        self._loaded: dict[str, str] = {}
+        self._used: dict[str, str] = {}
+        self._touch = False
+        self.changed = False
+        """Whether :meth:`save` has anything to write (an entry added or one unused)."""
+        if self.path is not None:
+            self._load(self.path)
+
+    @classmethod
+    def open(
+        cls, cache_dir: Path | None, kind: str, inputs: Iterable[str | bytes | bool | None]
+    ) -> Bundle | None:
+        """The bundle of ``kind`` for these inputs (``None`` without a cache dir)."""
+        if cache_dir is None:
+            return None
+        return cls(Path(cache_dir), digest(kind, cache_version(), *inputs))
+
+    def _load(self, path: Path) -> None:
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+        except OSError:
+            return
+        try:
+            st = os.fstat(fd)
+            if st.st_size > MAX_BUNDLE_BYTES:
+                return
+            with open(fd, "rb", closefd=False) as f:
+                data = f.read()
+        except OSError:
+            return
+        finally:
+            os.close(fd)
+        header, sep, body = data.partition(b"\n")
+        fields = header.split(b" ")
+        if not sep or len(fields) != 3 or fields[0] != MAGIC:
+            return
+        if fields[1] != cache_version().encode() or fields[2] != sha256(body).hexdigest().encode():
+            return
+        try:
+            text = body.decode("ascii")
+        except UnicodeDecodeError:
+            return
+        loaded: dict[str, str] = {}
+        for line in text.splitlines():
+            key, _, value = line.partition(" ")
+            if len(key) != 64 or not value:
+                return
+            loaded[key] = value
+        self._loaded = loaded
+        self._touch = st.st_mtime < _now() - TOUCH_INTERVAL
+
+    def get(self, key: str) -> Any:
+        """The value stored under ``key`` (a fresh copy), or :data:`MISS`."""
+        text = self._used.get(key)
+        if text is None:
+            text = self._loaded.get(key)
+            if text is None:
+                return MISS
+            self._used[key] = text
+        import json
+
+        try:
+            return json.loads(text)
+        except ValueError:
+            del self._used[key]
+            self._loaded.pop(key, None)
+            self.changed = True
+            return MISS
+
+    def forget(self, key: str) -> None:
+        """Drop an entry its user found unusable (it is not written back)."""
+        if self._used.pop(key, None) is not None:
+            self.changed = True
+
+    def put(self, key: str, value: Any) -> bool:
+        """Store ``value`` (JSON data) under ``key``; False (nothing stored) if it cannot be."""
+        import json
+
+        try:
+            text = json.dumps(value, separators=(",", ":"), allow_nan=False)
+        except (TypeError, ValueError, RecursionError):
+            return False
+        if self._used.get(key) != text:
+            self._used[key] = text
+            self.changed = True
+        return True
+
+    def save(self) -> None:
+        """Write the used entries back if anything changed; errors are ignored."""
+        if self.path is None or self.directory is None:
+            return
+        if not self.changed and len(self._used) == len(self._loaded):
+            if self._touch:
+                self._touch = False
+                with contextlib.suppress(OSError):
+                    os.utime(self.path)
+            return
+        body = "".join(f"{key} {text}\n" for key, text in self._used.items()).encode("ascii")
+        header = b"%s %s %s\n" % (
+            MAGIC,
+            cache_version().encode(),
+            sha256(body).hexdigest().encode(),
+        )
+        try:
+            from carpool.fsutil import atomic_write_bytes
+
+            _make_private_dirs(self.directory)
+            atomic_write_bytes(self.path, header + body, mode=0o600, durable=False)
+        except OSError:
+            return
+        self._loaded = dict(self._used)
+        self.changed = False
+        prune(self.directory, keep=self.path)
+
+
+def _now() -> float:
+    import time
+
+    return time.time()
+
+
+def _make_private_dirs(directory: Path) -> None:
+    """Create ``directory`` and any missing parent with mode 0700."""
+    missing: list[Path] = []
+    current = directory
+    while not current.exists():
+        missing.append(current)
+        if current.parent == current:
+            break
+        current = current.parent
+    for path in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(path, 0o700)
+
+
+def prune(directory: Path, *, keep: Path | None = None, max_bundles: int = MAX_BUNDLES) -> None:
+    """Remove the least recently used bundles beyond ``max_bundles``, and stale temp files."""
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return
+    now = _now()
+    bundles: list[tuple[float, str]] = []
+    for entry in entries:
+        try:
+            st = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        if entry.name.endswith(".cache"):
+            if keep is None or entry.path != str(keep):
+                bundles.append((st.st_mtime, entry.path))
+        elif entry.name.startswith(".") and ".tmp-" in entry.name and st.st_mtime < now - 3600:
+            _unlink(entry.path)  # left by a writer that crashed
+    bundles.sort()
+    excess = len(bundles) + (keep is not None) - max_bundles
+    for _mtime, path in bundles[: max(excess, 0)]:
+        _unlink(path)
+
+
+def _unlink(path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(path)
+
+
+def json_exact(value: Any, max_depth: int = 100) -> bool:
+    """Whether ``value`` survives a JSON round trip unchanged (types, key order, sharing).
+
+    Only dicts with string keys, lists, strings, ints, finite floats, booleans and
+    ``None`` do, each container reached once (JSON would turn shared ones into copies).
+    """
+    seen: set[int] = set()
+
+    def check(v: Any, depth: int) -> bool:
+        t = type(v)
+        if t is str or t is int or t is bool or v is None:
+            return True
+        if t is float:
+            return v == v and v not in (float("inf"), float("-inf"))
+        if depth >= max_depth or id(v) in seen:
+            return False
+        if t is dict:
+            seen.add(id(v))
+            return all(type(k) is str and check(x, depth + 1) for k, x in v.items())
+        if t is list:
+            seen.add(id(v))
+            return all(check(x, depth + 1) for x in v)
+        return False
+
+    return check(value, 0)

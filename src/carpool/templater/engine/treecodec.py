@@ -1,0 +1,293 @@
+"""Parse trees as plain JSON data, and back: what the persistent parse cache stores.
+
+The cache lives on disk, so what it holds is treated as untrusted input: trees are
+stored as nested lists of ints, floats, strings and booleans (no pickle, nothing that
+names a class or runs code), and :func:`decode_trees` checks the type of every field
+while it rebuilds the nodes, so a damaged entry fails with :class:`ValueError` (the
+caller parses instead) rather than handing the executor something the parser never
+produces.
+
+A node is ``[code, pos, fields…]``, in the order of :data:`_CODES`; a tree set is
+``[[name, root], …]`` in the parser's order, with ``name`` ``None`` for the tree named
+like the template being parsed (the name is a key of the cache entry, not its data).
+Every node of a tree points to that tree, as the parser's do; all trees of one parse
+share the template's text and parse name (what execution errors print).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from carpool.templater.engine import nodes as n
+from carpool.templater.engine.nodes import Tree
+
+_LIST, _TEXT, _COMMENT, _PIPE, _ACTION, _COMMAND, _IDENT, _VAR, _DOT, _NIL = range(10)
+_FIELD, _CHAIN, _BOOL, _NUMBER, _STRING, _IF, _RANGE, _WITH, _BREAK, _CONTINUE = range(10, 20)
+_TEMPLATE = 20
+
+# number flags (is_int, is_uint, is_float, is_complex) as one int
+_IS_INT, _IS_UINT, _IS_FLOAT, _IS_COMPLEX = 1, 2, 4, 8
+
+_BRANCHES: dict[int, type[n.BranchNode]] = {_IF: n.IfNode, _RANGE: n.RangeNode, _WITH: n.WithNode}
+_BRANCH_CODES = {n.IfNode: _IF, n.RangeNode: _RANGE, n.WithNode: _WITH}
+
+
+# ------------------------------------------------------------------ encoding
+
+
+def encode_trees(trees: dict[str, Tree], name: str) -> list[Any]:
+    """The tree set of one parse of template ``name`` as JSON-ready lists."""
+    out: list[Any] = []
+    for tree_name, tree in trees.items():
+        if tree.root is None:
+            raise ValueError(f"tree {tree_name!r} has no root")
+        out.append([None if tree_name == name else tree_name, _encode(tree.root)])
+    return out
+
+
+def _encode(node: n.Node) -> list[Any]:
+    pos = node.pos
+    if isinstance(node, n.ListNode):
+        return [_LIST, pos, [_encode(c) for c in node.nodes]]
+    if isinstance(node, n.TextNode):
+        return [_TEXT, pos, node.text]
+    if isinstance(node, n.ActionNode):
+        return [_ACTION, pos, node.line, _encode(node.pipe)]
+    if isinstance(node, n.PipeNode):
+        decl = [_encode(v) for v in node.decl]
+        return [_PIPE, pos, node.line, node.is_assign, decl, [_encode(c) for c in node.cmds]]
+    if isinstance(node, n.CommandNode):
+        return [_COMMAND, pos, [_encode(a) for a in node.args]]
+    if isinstance(node, n.FieldNode):
+        return [_FIELD, pos, list(node.ident)]
+    if isinstance(node, n.VariableNode):
+        return [_VAR, pos, list(node.ident)]
+    if isinstance(node, n.IdentifierNode):
+        return [_IDENT, pos, node.ident]
+    if isinstance(node, n.StringNode):
+        return [_STRING, pos, node.quoted, node.text]
+    if isinstance(node, n.DotNode):
+        return [_DOT, pos]
+    if isinstance(node, n.BranchNode):
+        else_list = None if node.else_list is None else _encode(node.else_list)
+        code = _BRANCH_CODES[type(node)]
+        return [code, pos, node.line, _encode(node.pipe), _encode(node.list), else_list]
+    if isinstance(node, n.NumberNode):
+        flags = (
+            (_IS_INT if node.is_int else 0)
+            | (_IS_UINT if node.is_uint else 0)
+            | (_IS_FLOAT if node.is_float else 0)
+            | (_IS_COMPLEX if node.is_complex else 0)
+        )
+        c = node.complex128
+        return [
+            _NUMBER,
+            pos,
+            node.text,
+            flags,
+            node.int64,
+            node.uint64,
+            node.float64,
+            c.real,
+            c.imag,
+        ]
+    if isinstance(node, n.TemplateNode):
+        pipe = None if node.pipe is None else _encode(node.pipe)
+        return [_TEMPLATE, pos, node.line, node.name, pipe]
+    if isinstance(node, n.ChainNode):
+        return [_CHAIN, pos, _encode(node.node), list(node.field)]
+    if isinstance(node, n.BoolNode):
+        return [_BOOL, pos, node.true]
+    if isinstance(node, n.NilNode):
+        return [_NIL, pos]
+    if isinstance(node, n.CommentNode):
+        return [_COMMENT, pos, node.text]
+    if isinstance(node, n.BreakNode):
+        return [_BREAK, pos, node.line]
+    if isinstance(node, n.ContinueNode):
+        return [_CONTINUE, pos, node.line]
+    raise ValueError(f"cannot encode {type(node).__name__}")
+
+
+# ------------------------------------------------------------------ decoding
+
+
+def decode_trees(data: Any, name: str, text: str, used_funcs: set[str]) -> dict[str, Tree]:
+    """Rebuild the tree set :func:`encode_trees` made of parsing ``text`` as ``name``.
+
+    Raises :class:`ValueError` if ``data`` is not exactly such a structure.
+    """
+    if type(data) is not list:
+        raise ValueError("tree set is not a list")
+    trees: dict[str, Tree] = {}
+    try:
+        for tree_name, root in data:
+            if tree_name is None:
+                tree_name = name
+            elif type(tree_name) is not str:
+                raise ValueError("tree name is not a string")
+            tree = Tree.__new__(Tree)
+            tree.name = tree_name
+            tree.parse_name = name
+            tree.text = text
+            tree.used_funcs = used_funcs
+            tree.root = _Decoder(tree).list_node(root)
+            trees[tree_name] = tree
+    except (TypeError, IndexError, KeyError, AttributeError) as exc:
+        raise ValueError(f"malformed tree: {exc}") from exc
+    if name not in trees:
+        raise ValueError("tree set lacks the template's own tree")
+    return trees
+
+
+def _int(v: Any) -> int:
+    if type(v) is not int:
+        raise ValueError("expected an int")
+    return v
+
+
+def _str(v: Any) -> str:
+    if type(v) is not str:
+        raise ValueError("expected a string")
+    return v
+
+
+def _float(v: Any) -> float:
+    if type(v) is not float:
+        raise ValueError("expected a float")
+    return v
+
+
+def _strs(v: Any) -> list[str]:
+    if type(v) is not list or not all(type(s) is str for s in v):
+        raise ValueError("expected a list of strings")
+    return v
+
+
+class _Decoder:
+    """Rebuilds the nodes of one tree (each node points to it), checking every field."""
+
+    __slots__ = ("tree",)
+
+    def __init__(self, tree: Tree) -> None:
+        self.tree = tree
+
+    def new(self, cls: type[n.Node], pos: Any) -> Any:
+        node = cls.__new__(cls)
+        node.tree = self.tree
+        node.pos = _int(pos)
+        return node
+
+    def list_node(self, d: Any) -> n.ListNode:
+        if d[0] != _LIST:
+            raise ValueError("expected a list node")
+        node = self.new(n.ListNode, d[1])
+        items = d[2]
+        if type(items) is not list:
+            raise ValueError("expected a list of nodes")
+        node.nodes = [self.node(c) for c in items]
+        return node  # type: ignore[no-any-return]
+
+    def pipe(self, d: Any) -> n.PipeNode:
+        if d[0] != _PIPE:
+            raise ValueError("expected a pipe node")
+        node = self.new(n.PipeNode, d[1])
+        node.line = _int(d[2])
+        if type(d[3]) is not bool:
+            raise ValueError("expected a bool")
+        node.is_assign = d[3]
+        decl = []
+        for v in d[4]:
+            if v[0] != _VAR:
+                raise ValueError("expected a variable node")
+            decl.append(self.node(v))
+        node.decl = decl
+        cmds = []
+        for c in d[5]:
+            if c[0] != _COMMAND:
+                raise ValueError("expected a command node")
+            cmds.append(self.node(c))
+        node.cmds = cmds
+        return node  # type: ignore[no-any-return]
+
+    def node(self, d: Any) -> n.Node:
+        if type(d) is not list:
+            raise ValueError("expected a node")
+        code = d[0]
+        if code == _TEXT:
+            node = self.new(n.TextNode, d[1])
+            node.text = _str(d[2])
+        elif code == _ACTION:
+            node = self.new(n.ActionNode, d[1])
+            node.line = _int(d[2])
+            node.pipe = self.pipe(d[3])
+        elif code == _PIPE:
+            return self.pipe(d)
+        elif code == _COMMAND:
+            node = self.new(n.CommandNode, d[1])
+            if type(d[2]) is not list or not d[2]:
+                raise ValueError("expected command arguments")
+            node.args = [self.node(a) for a in d[2]]
+        elif code == _FIELD:
+            node = self.new(n.FieldNode, d[1])
+            node.ident = _strs(d[2])
+        elif code == _VAR:
+            node = self.new(n.VariableNode, d[1])
+            node.ident = _strs(d[2])
+        elif code == _IDENT:
+            node = self.new(n.IdentifierNode, d[1])
+            node.ident = _str(d[2])
+        elif code == _STRING:
+            node = self.new(n.StringNode, d[1])
+            node.quoted = _str(d[2])
+            node.text = _str(d[3])
+        elif code == _DOT:
+            node = self.new(n.DotNode, d[1])
+        elif code in _BRANCHES:
+            node = self.new(_BRANCHES[code], d[1])
+            node.line = _int(d[2])
+            node.pipe = self.pipe(d[3])
+            node.list = self.list_node(d[4])
+            node.else_list = None if d[5] is None else self.list_node(d[5])
+        elif code == _NUMBER:
+            node = self.new(n.NumberNode, d[1])
+            node.text = _str(d[2])
+            flags = _int(d[3])
+            node.is_int = bool(flags & _IS_INT)
+            node.is_uint = bool(flags & _IS_UINT)
+            node.is_float = bool(flags & _IS_FLOAT)
+            node.is_complex = bool(flags & _IS_COMPLEX)
+            node.int64 = _int(d[4])
+            node.uint64 = _int(d[5])
+            node.float64 = _float(d[6])
+            node.complex128 = complex(_float(d[7]), _float(d[8]))
+        elif code == _TEMPLATE:
+            node = self.new(n.TemplateNode, d[1])
+            node.line = _int(d[2])
+            node.name = _str(d[3])
+            node.pipe = None if d[4] is None else self.pipe(d[4])
+        elif code == _CHAIN:
+            node = self.new(n.ChainNode, d[1])
+            node.node = self.node(d[2])
+            node.field = _strs(d[3])
+        elif code == _BOOL:
+            node = self.new(n.BoolNode, d[1])
+            if type(d[2]) is not bool:
+                raise ValueError("expected a bool")
+            node.true = d[2]
+        elif code == _NIL:
+            node = self.new(n.NilNode, d[1])
+        elif code == _COMMENT:
+            node = self.new(n.CommentNode, d[1])
+            node.text = _str(d[2])
+        elif code == _BREAK:
+            node = self.new(n.BreakNode, d[1])
+            node.line = _int(d[2])
+        elif code == _CONTINUE:
+            node = self.new(n.ContinueNode, d[1])
+            node.line = _int(d[2])
+        elif code == _LIST:
+            return self.list_node(d)
+        else:
+            raise ValueError(f"unknown node code {code!r}")
+        return node  # type: ignore[no-any-return]
