@@ -34,3 +34,10 @@ def test_carpool_renders_the_same_tree_as_go(tmp_path: Path) -> None:
     report = run_templater(project, tmp_path / "carpool")
     assert len(report.rendered) == 15
     assert bench.same_tree(tmp_path / "carpool", tmp_path / "go") == []
+    # through the persistent cache: cold (parsed and stored), then warm (rebuilt from it)
+    from carpool.templater.engine import template
+
+    for run in ("cold", "warm"):
+        template._CACHE.clear()
+        run_templater(project, tmp_path / run, cache_dir=tmp_path / "cache")
+        assert bench.same_tree(tmp_path / run, tmp_path / "go") == []

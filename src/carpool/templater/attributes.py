@@ -115,7 +115,7 @@ def read_attribute_file(
             content = path.read_bytes()
         except OSError as exc:
             raise AttributesError(f"{path}: cannot read: {exc.strerror}") from exc
-    data = _load_yaml_data(str(path), "attributes", content, exact_numbers, cache)
+    data = _load_yaml_data(str(path), "attributes", content, exact_numbers, cache, maps_only=True)
     if data is None:
         return None
     if not isinstance(data, dict):
@@ -125,12 +125,20 @@ def read_attribute_file(
 
 
 def _load_yaml_data(
-    source: str, kind: str, text: str | bytes, exact_numbers: bool, cache: Bundle | None
+    source: str,
+    kind: str,
+    text: str | bytes,
+    exact_numbers: bool,
+    cache: Bundle | None,
+    *,
+    maps_only: bool = False,
 ) -> Any:
     """``load_yaml_as_json(text)``, from ``cache`` when it holds it (and stored there if not).
 
     Only data that survives the cache's JSON unchanged is stored (see
     :func:`carpool.templater.cache.json_exact`); the rest is parsed at every run.
+    ``maps_only``: only a map (or nothing) is stored or taken from the cache, so that
+    whatever the cache holds, an error about the file's shape comes from the file.
     """
     key = None
     if cache is not None:
@@ -139,7 +147,9 @@ def _load_yaml_data(
         key = entry_key(kind, exact_numbers, text)
         data = cache.get(key)
         if data is not MISS:
-            return data
+            if not maps_only or data is None or type(data) is dict:
+                return data
+            cache.forget(key)
     import yaml
 
     from carpool.templater.yamlgo import describe_yaml_error, load_yaml_as_json
@@ -153,7 +163,7 @@ def _load_yaml_data(
     if cache is not None and key is not None:
         from carpool.templater.cache import json_exact
 
-        if json_exact(data):
+        if (not maps_only or data is None or type(data) is dict) and json_exact(data):
             cache.put(key, data)
     return data
 

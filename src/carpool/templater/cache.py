@@ -19,10 +19,16 @@ cache dir (the CLI's ``<data dir>/cache/templater``) in **bundles**:
 
 File format: one ASCII header line ``carpool-templater-cache <version> <sha256 of the
 rest>``, then one entry per line, ``<key> <JSON>``.  Nothing is unpickled: entries are
-JSON, checked again by whoever decodes them (:mod:`.engine.treecodec` rebuilds nodes
-field by field).  A file whose header, version or checksum does not match, or that
-cannot be read, is a miss; a cache that cannot be written is skipped; neither is ever
-an error.  Files are written with :func:`carpool.fsutil.atomic_write_bytes` (readers of
+JSON, and their shape is checked again by whoever uses them (:mod:`.engine.treecodec`
+rebuilds nodes field by field, attribute and ``.cfg`` data must be maps), so no content
+can run code or crash the templater.  A file whose header, version or checksum does not
+match (damage, truncation, another program's file), or that cannot be read, is a miss;
+an entry of the wrong shape is a miss; a cache that cannot be written is skipped; none
+of it is ever an error.  A well-formed bundle is trusted to hold what carpool wrote (a
+forged one could make the templater render other data, as could editing the templates
+themselves): that is why the dir is private to its owner, root for the data dir.
+
+Files are written with :func:`carpool.fsutil.atomic_write_bytes` (readers of
 a concurrent run see the old or the new bundle), the dir is created ``0700``, and at
 most :data:`MAX_BUNDLES` bundles are kept (the least recently used are removed when a
 new one is written; a hit refreshes a bundle's mtime at most once per
@@ -107,18 +113,22 @@ def cache_version() -> str:
     """The digest of everything cached results depend on besides their own inputs."""
     global _version
     if _version is None:
-        h = sha256(MAGIC)
-        h.update(f"{sys.implementation.cache_tag} {sys.version_info[:3]}".encode())
-        for rel in VERSION_SOURCES:
-            data = _read(os.path.join(_HERE, rel))
-            h.update(b"\0%d:%s\0" % (len(data), rel.encode()))
-            h.update(data)
-        yaml_init = _yaml_source()
-        h.update(b"\0yaml %d\0" % len(yaml_init))
-        h.update(yaml_init)
-        _version = version = h.hexdigest()
+        _version = version = compute_version(_HERE, _yaml_source())
         return version
     return _version
+
+
+def compute_version(package_dir: str, yaml_source: bytes) -> str:
+    """The cache version of the templater sources under ``package_dir``."""
+    h = sha256(MAGIC)
+    h.update(f"{sys.implementation.cache_tag} {sys.version_info[:3]}".encode())
+    for rel in VERSION_SOURCES:
+        data = _read(os.path.join(package_dir, rel))
+        h.update(b"\0%d:%s\0" % (len(data), rel.encode()))
+        h.update(data)
+    h.update(b"\0yaml %d\0" % len(yaml_source))
+    h.update(yaml_source)
+    return h.hexdigest()
 
 
 def digest(*parts: str | bytes | bool | None) -> str:
@@ -219,7 +229,7 @@ class Bundle:
 
         try:
             return json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             del self._used[key]
             self._loaded.pop(key, None)
             self.changed = True

@@ -166,7 +166,9 @@ def _cfg_data(cfg_path: Path, content: bytes, cache: Bundle | None) -> Any:
         key = entry_key("cfg", content)
         data = cache.get(key)
         if data is not MISS:
-            return data
+            if data is None or type(data) is dict:
+                return data
+            cache.forget(key)  # only maps are stored: a shape error must come from the file
     import yaml
 
     from carpool.templater.yamlgo import describe_yaml_error, load_yaml_strings
@@ -178,7 +180,7 @@ def _cfg_data(cfg_path: Path, content: bytes, cache: Bundle | None) -> Any:
     if cache is not None and key is not None:
         from carpool.templater.cache import json_exact
 
-        if json_exact(data):
+        if (data is None or type(data) is dict) and json_exact(data):
             cache.put(key, data)
     return data
 

@@ -133,8 +133,8 @@ def decode_trees(data: Any, name: str, text: str, used_funcs: set[str]) -> dict[
             tree.used_funcs = used_funcs
             tree.root = _Decoder(tree).list_node(root)
             trees[tree_name] = tree
-    except (TypeError, IndexError, KeyError, AttributeError) as exc:
-        raise ValueError(f"malformed tree: {exc}") from exc
+    except (TypeError, IndexError, KeyError, AttributeError, RecursionError) as exc:
+        raise ValueError(f"malformed tree: {type(exc).__name__}") from None
     if name not in trees:
         raise ValueError("tree set lacks the template's own tree")
     return trees
@@ -159,8 +159,8 @@ def _float(v: Any) -> float:
 
 
 def _strs(v: Any) -> list[str]:
-    if type(v) is not list or not all(type(s) is str for s in v):
-        raise ValueError("expected a list of strings")
+    if type(v) is not list or not v or not all(type(s) is str for s in v):
+        raise ValueError("expected a non-empty list of strings")
     return v
 
 
@@ -207,6 +207,8 @@ class _Decoder:
             if c[0] != _COMMAND:
                 raise ValueError("expected a command node")
             cmds.append(self.node(c))
+        if not cmds:
+            raise ValueError("a pipeline without commands")
         node.cmds = cmds
         return node  # type: ignore[no-any-return]
 
