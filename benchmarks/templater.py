@@ -5,8 +5,13 @@ haproxy, systemd, app configs using ranges, conditionals, partials and a few
 functions), builds ``benchmarks/gotemplater`` (Go standard library only) into a
 temp dir, checks both render byte-identical trees, then measures:
 
-* whole process: ``python -m carpool templater -t OUT DIR`` vs ``gotemplater -t OUT DIR``
-  (median wall time of several runs each, interleaved) — target: within 2x of Go;
+* whole process: ``CARPOOL_DIR=<tmp> carpool templater -t OUT DIR`` vs ``gotemplater -t
+  OUT DIR`` (median wall time of several runs each, interleaved) — target: within 2x of
+  Go.  carpool keeps its parse/YAML cache under ``<data dir>/cache/templater``, so the
+  CLI is timed *warm* (the cache holds this dir: the steady state of a container that
+  restarts) and *cold* (a fresh data dir every run: the first start);
+* the same through the library alone (``run_templater(..., cache_dir=...)`` in a
+  ``python -c`` driver, no CLI layer), warm and cold, to see the templater's own share;
 * in process: full directory renders per second through ``run_templater``.
 
 Run from the repo root: ``.venv/bin/python benchmarks/templater.py [--runs N]``.
@@ -253,10 +258,26 @@ def same_tree(a: Path, b: Path) -> list[str]:
     return problems
 
 
-def time_command(argv: list[str]) -> float:
+DRIVER = """
+import sys
+from pathlib import Path
+from carpool import log
+log.set_threshold(log.WARNING)  # as the CLI does at its default level
+from carpool.templater import run_templater
+run_templater(Path(sys.argv[1]), Path(sys.argv[2]), cache_dir=Path(sys.argv[3]))
+"""
+
+
+def time_command(argv: list[str], env: dict[str, str] | None = None) -> float:
     start = time.perf_counter()
-    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, env=env)
     return time.perf_counter() - start
+
+
+def carpool_cli() -> list[str]:
+    """The installed ``carpool`` script next to this interpreter (what users run)."""
+    script = Path(sys.executable).with_name("carpool")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "carpool"]
 
 
 def main() -> int:
@@ -270,36 +291,63 @@ def main() -> int:
         project = work / "dgr"
         generate(project)
         gobin = build_go(work)
-        carpool = [sys.executable, "-m", "carpool", "templater"]
+        warm_dir, cold_dir = work / "data-warm", work / "data-cold"
+        warm_env = {**os.environ, "CARPOOL_DIR": str(warm_dir)}
+        cold_env = {**os.environ, "CARPOOL_DIR": str(cold_dir)}
+        carpool = [*carpool_cli(), "templater"]
+        driver = [sys.executable, "-c", DRIVER]
         # an installed carpool has its bytecode compiled; a checkout run with
         # PYTHONDONTWRITEBYTECODE would recompile every module in every process
         subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "src")], check=True)
 
-        out_py, out_go = work / "out-carpool", work / "out-go"
-        subprocess.run([*carpool, "-t", str(out_py), str(project)], check=True)
+        out_py, out_go, out_lib = work / "out-carpool", work / "out-go", work / "out-lib"
         subprocess.run([str(gobin), "-t", str(out_go), str(project)], check=True)
-        problems = same_tree(out_py, out_go)
-        rendered = sum(1 for p in out_py.rglob("*") if p.is_file())
-        if problems:
-            print("outputs differ:\n  " + "\n  ".join(problems[:10]))
-            return 1
-        print(f"{rendered} templates rendered, carpool and Go outputs identical")
-
-        py_times, go_times, start_times = [], [], []
-        for _ in range(args.runs):
-            start_times.append(time_command([sys.executable, "-m", "carpool", "--version"]))
+        for run in ("cold", "warm"):  # the second run of each reads the cache
             shutil.rmtree(out_py, ignore_errors=True)
-            py_times.append(time_command([*carpool, "-t", str(out_py), str(project)]))
+            shutil.rmtree(out_lib, ignore_errors=True)
+            subprocess.run([*carpool, "-t", str(out_py), str(project)], check=True, env=warm_env)
+            lib_cache = str(warm_dir / "cache" / "templater-lib")
+            subprocess.run([*driver, str(project), str(out_lib), lib_cache], check=True)
+            problems = same_tree(out_py, out_go) + same_tree(out_lib, out_go)
+            if problems:
+                print(f"outputs differ ({run} cache):\n  " + "\n  ".join(problems[:10]))
+                return 1
+        rendered = sum(1 for p in out_py.rglob("*") if p.is_file())
+        print(f"{rendered} templates rendered, carpool (cold and warm cache) and Go identical")
+
+        times: dict[str, list[float]] = {
+            k: [] for k in ("go", "cli warm", "cli cold", "lib warm", "lib cold", "start")
+        }
+        lib_warm = str(warm_dir / "cache" / "templater-lib")
+        lib_cold = str(cold_dir / "cache" / "templater-lib")
+        for _ in range(args.runs):
+            times["start"].append(time_command([*carpool_cli(), "--version"]))
             shutil.rmtree(out_go, ignore_errors=True)
-            go_times.append(time_command([str(gobin), "-t", str(out_go), str(project)]))
-        py, go = statistics.median(py_times), statistics.median(go_times)
-        ratio = py / go
-        print(
-            f"whole process (median of {args.runs}): carpool {py * 1000:.1f} ms, "
-            f"go {go * 1000:.1f} ms, ratio {ratio:.2f}x (target <= {TARGET_RATIO:.1f}x: "
-            f"{'met' if ratio <= TARGET_RATIO else 'NOT met'})"
-        )
-        startup = statistics.median(start_times)
+            times["go"].append(time_command([str(gobin), "-t", str(out_go), str(project)]))
+            for kind, env in (("warm", warm_env), ("cold", cold_env)):
+                if kind == "cold":
+                    shutil.rmtree(cold_dir, ignore_errors=True)
+                shutil.rmtree(out_py, ignore_errors=True)
+                argv = [*carpool, "-t", str(out_py), str(project)]
+                times[f"cli {kind}"].append(time_command(argv, env))
+                if kind == "cold":
+                    shutil.rmtree(cold_dir, ignore_errors=True)
+                shutil.rmtree(out_lib, ignore_errors=True)
+                cache_dir = lib_warm if kind == "warm" else lib_cold
+                times[f"lib {kind}"].append(
+                    time_command([*driver, str(project), str(out_lib), cache_dir])
+                )
+        median = {k: statistics.median(v) for k, v in times.items()}
+        go = median["go"]
+        print(f"whole process, median of {args.runs} (go {go * 1000:.1f} ms):")
+        for key in ("cli warm", "cli cold", "lib warm", "lib cold"):
+            ratio = median[key] / go
+            verdict = "met" if ratio <= TARGET_RATIO else "NOT met"
+            print(
+                f"  carpool {key:8} {median[key] * 1000:6.1f} ms  {ratio:.2f}x go"
+                f"  (target <= {TARGET_RATIO:.1f}x: {verdict})"
+            )
+        startup = median["start"]
         print(
             f"  for scale: `carpool --version` alone takes {startup * 1000:.1f} ms "
             f"({startup / go:.2f}x go's whole run)"
