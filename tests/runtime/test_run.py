@@ -415,3 +415,24 @@ def test_empty_volume_mode_is_applied(tmp_path: Path) -> None:
     )
     st = (tmp_path / "sharedVolumes" / "v").stat()
     assert stat.S_IMODE(st.st_mode) == 0o700 and (st.st_uid, st.st_gid) == (5, 6)
+
+
+def test_lone_container_gets_its_namespaces_from_runc(
+    carpool: Cli, busybox_aci: Path, tmp_path: Path
+) -> None:
+    """A one-container pod pins nothing: runc makes its namespaces, with lo up."""
+    uuid_file = tmp_path / "uuid"
+    script = (
+        "nc -l -p 9000 & until echo ping over lo | nc 127.0.0.1 9000; do sleep 0.1; done; "
+        "wait; hostname"
+    )
+    proc = carpool(
+        "run", *NONE, "--uuid-file-save", uuid_file, "--hostname", "lone", busybox_aci,
+        "--exec", "/bin/sh", "--", "-c", script, timeout=60,
+    )  # fmt: skip
+    assert proc.stdout.splitlines()[:2] == ["ping over lo", "lone"]
+    pod_dir = Path(carpool.env["CARPOOL_DIR"], "pods", "run", uuid_file.read_text().strip())
+    assert not (pod_dir / "mounts" / "ns").exists()  # nothing was pinned
+    config = json.loads((pod_dir / "apps" / "busybox" / "oci" / "main" / "config.json").read_text())
+    assert {"type": "network"} in config["linux"]["namespaces"]
+    assert config["hostname"] == "lone"

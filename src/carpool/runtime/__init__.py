@@ -4,7 +4,9 @@ A pod lives under ``<data dir>/pods/<state>/<uuid>/`` (rkt's model, see
 :mod:`carpool.runtime.pods`); its apps are runc containers (see :mod:`carpool.oci`)
 joining UTS, IPC and network namespaces that carpool pins with bind mounts
 (:mod:`carpool.runtime.namespaces`), each app on its own overlay rootfs whose lower
-dir is the store's rendered tree.
+dir is the store's rendered tree.  A pod that is a single container and on no CNI
+network has nobody to share them with: runc creates its namespaces (hostname and
+sysctls from the bundle) and nothing is pinned.
 
 Library entry points (all in :mod:`carpool.runtime.lifecycle`):
 

@@ -1,10 +1,11 @@
 """Turning a prepared pod into runnable containers, and tearing it all down again.
 
-:func:`setup` pins the pod's namespaces, creates its cgroup parent, mounts each
-app's overlay rootfs, writes ``/etc/hostname``, ``/etc/hosts`` and
-``/etc/resolv.conf`` into the app's upper layer and writes one OCI bundle per
-container (pre-start steps, the app, post-stop).  :func:`teardown` undoes every
-piece of it and is safe to call any number of times, from any process.
+:func:`setup` pins the pod's namespaces (unless the pod is a single container, which
+runc gives its own), creates its cgroup parent, mounts each app's overlay rootfs,
+writes ``/etc/hostname``, ``/etc/hosts`` and ``/etc/resolv.conf`` into the app's upper
+layer and writes one OCI bundle per container (pre-start steps, the app, post-stop).
+:func:`teardown` undoes every piece of it and is safe to call any number of times, from
+any process.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from carpool.oci.spec import (
     Namespace,
     build_config,
 )
-from carpool.runtime import cgroups, linux, namespaces, network, rootpath, users, volumes
+from carpool.runtime import cgroups, linux, network, rootpath, users, volumes
 from carpool.runtime.isolators import app_isolation, pod_isolation
 from carpool.runtime.options import RunOptions
 from carpool.runtime.pods import Pod
@@ -219,6 +220,31 @@ def _write_bundle(bundle: Path, settings: ContainerSettings) -> None:
     (bundle / "config.json").write_text(json.dumps(build_config(settings)))
 
 
+def _one_container(manifest: dict[str, Any], trees: dict[str, str], nets: list[str]) -> bool:
+    """Whether the pod is exactly one container, with no network carpool attaches.
+
+    Such a pod has nobody to share namespaces with: runc creates them itself, with the
+    pod's hostname and sysctls from the bundle, and carpool skips pinning (a fork, an
+    unshare and bind mounts on every start, umounts at teardown).  Any second container
+    (another app, an event handler, a prestart runlevel or template check, which are
+    only run for images with ``/dgr/templates``) or a CNI network, which must be
+    attached before any app starts, needs the pinned namespaces.
+    """
+    apps = manifest["apps"]
+    if network.needs_backend(nets) or len(apps) != 1:
+        return False
+    handlers = (apps[0].get("app") or {}).get("eventHandlers") or []
+    if any(h.get("name") in ("pre-start", "post-stop") for h in handlers):
+        return False
+    tree = trees.get(apps[0]["name"])
+    if tree is None:
+        return False  # setup reports it
+    try:
+        return not rootpath.resolve(Path(tree), "/dgr/templates").is_dir()
+    except RuntimeFailure:  # a symlink loop: let the app's setup report it
+        return False
+
+
 def setup(data_dir: Path, pod: Pod, opts: RunOptions) -> list[AppPlan]:
     """Make every container of ``pod`` ready to run; undo with :func:`teardown`."""
     manifest = pod.manifest()
@@ -233,16 +259,24 @@ def setup(data_dir: Path, pod: Pod, opts: RunOptions) -> list[AppPlan]:
 
     cgroups.apply_pod_limits(pod.uuid, pod_iso.resources)
     mounts_dir = _mounts_dir(pod)
-    ns_dir = mounts_dir / "ns"
-    kinds = ["uts", "ipc"] if host_net else ["uts", "ipc", "net"]
-    namespaces.pin(ns_dir, kinds=kinds, hostname=hostname, sysctl=pod_iso.sysctl)
-    network.setup(pod.uuid, None if host_net else ns_dir / "net", opts.net, pod.path)
-    volumes.create_empty_volumes(pod.path, manifest.get("volumes") or [])
-
+    own_namespaces = _one_container(manifest, trees, opts.net)
     shared = [Namespace("mount"), Namespace("pid")]
-    shared += [Namespace("uts", str(ns_dir / "uts")), Namespace("ipc", str(ns_dir / "ipc"))]
-    if not host_net:
-        shared.append(Namespace("network", str(ns_dir / "net")))
+    if own_namespaces:  # new ones from runc, set up from the bundle's hostname and sysctl
+        shared += [Namespace("uts"), Namespace("ipc")]
+        if not host_net:
+            shared.append(Namespace("network"))
+        network.setup(pod.uuid, None, opts.net, pod.path)
+    else:
+        from carpool.runtime import namespaces
+
+        ns_dir = mounts_dir / "ns"
+        kinds = ["uts", "ipc"] if host_net else ["uts", "ipc", "net"]
+        namespaces.pin(ns_dir, kinds=kinds, hostname=hostname, sysctl=pod_iso.sysctl)
+        network.setup(pod.uuid, None if host_net else ns_dir / "net", opts.net, pod.path)
+        shared += [Namespace("uts", str(ns_dir / "uts")), Namespace("ipc", str(ns_dir / "ipc"))]
+        if not host_net:
+            shared.append(Namespace("network", str(ns_dir / "net")))
+    volumes.create_empty_volumes(pod.path, manifest.get("volumes") or [])
 
     plans = []
     prefix = container_prefix(pod.uuid)
@@ -302,6 +336,8 @@ def setup(data_dir: Path, pod: Pod, opts: RunOptions) -> list[AppPlan]:
             masked_paths=list(MASKED_PATHS) if paths_ok else [],
             readonly_paths=list(READONLY_PATHS) if paths_ok else [],
             annotations={"carpool.pod": pod.uuid, "carpool.app": name, "carpool.phase": "main"},
+            hostname=hostname if own_namespaces else None,
+            sysctl=dict(pod_iso.sysctl) if own_namespaces else None,
         )
         base.mounts += mounts
 
@@ -367,6 +403,9 @@ def teardown(data_dir: Path, pod: Pod) -> list[str]:
             linux.umount(point, detach=True)
         except OSError as exc:
             problems.append(f"cannot unmount {point}: {exc.strerror}")
-    namespaces.release(ns_dir)
+    if ns_dir.is_dir():  # pinned (not when runc made the namespaces of a lone container)
+        from carpool.runtime import namespaces
+
+        namespaces.release(ns_dir)
     problems += [f"cannot remove cgroup {c}" for c in cgroups.remove(pod.uuid)]
     return problems
