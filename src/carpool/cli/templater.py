@@ -50,6 +50,7 @@ def run_templater_command(
         continue_on_error=continue_on_error,
         exact_numbers=exact_numbers,
         trace=level == "trace",
+        cache_dir=ctx.data_dir / "cache" / "templater",
     )
     if report.failures:
         failed = len(report.failures)
