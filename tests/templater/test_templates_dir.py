@@ -215,3 +215,12 @@ def test_template_sees_prior_template_files_defines_through_partials(tmp_path: P
     )
     run_templater(root, tmp_path / "out")
     assert (tmp_path / "out/b").read_text() == "from a\n"
+
+
+def test_template_text_is_read_like_path_read_text(tmp_path: Path) -> None:
+    from carpool.templater.templates_dir import read_text
+
+    path = tmp_path / "t.tmpl"
+    for data in (b"a\r\nb\rc\n\r\n", b"\xef\xbb\xbfbom \xff\xfe bad\r", b"", b"\r", b"x\r\r\n"):
+        path.write_bytes(data)
+        assert read_text(str(path)) == path.read_text(encoding="utf-8", errors="surrogateescape")

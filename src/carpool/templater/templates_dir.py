@@ -215,21 +215,42 @@ def write_atomically(path: Path, content: str, mode: int, uid: int, gid: int) ->
 
     Rendered files are re-created at every start, so they are not fsynced (dgr
     did, at a cost of milliseconds per file); the rename still guarantees that a
-    reader never sees a half-written file.
+    reader never sees a half-written file.  Plain ``os`` calls on string paths: this
+    runs for every template, and file objects and ``Path`` arithmetic cost more here
+    than the system calls.
     """
-    tmp = path.parent / f".{path.name}.{os.getpid()}.tmp"
+    target = os.fspath(path)
+    directory, _, name = target.rpartition("/")
+    tmp = f"{directory}/.{name}.{os.getpid()}.tmp" if directory else f".{name}.{os.getpid()}.tmp"
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
+    data = memoryview(content.encode("utf-8", "surrogateescape"))
     fd = os.open(tmp, flags, 0o600)
     try:
-        with open(fd, "wb") as out:
-            out.write(content.encode("utf-8", "surrogateescape"))
+        try:
+            while data:
+                data = data[os.write(fd, data) :]
             os.fchmod(fd, mode)
             os.fchown(fd, uid, gid)
-        os.replace(tmp, path)
+        finally:
+            os.close(fd)
+        os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def read_text(path: str) -> str:
+    """A file's text as ``Path.read_text(errors="surrogateescape")`` gives it, for less.
+
+    UTF-8, undecodable bytes kept as surrogates, and universal newlines (``\\r\\n``
+    and a lone ``\\r`` read as ``\\n``), without the cost of a text file object.
+    """
+    with open(path, "rb") as f:
+        text = f.read().decode("utf-8", "surrogateescape")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text
 
 
 class _Dir:
@@ -245,10 +266,17 @@ class _Dir:
 class _File:
     """A template file, read when the tree was scanned (``content`` None if it could not be)."""
 
-    __slots__ = ("content", "error", "mode", "out_rel", "rel", "source")
+    __slots__ = ("content", "error", "has_cfg", "mode", "out_rel", "rel", "source")
 
     def __init__(
-        self, source: Path, rel: str, out_rel: str, content: str | None, mode: int, error: str
+        self,
+        source: Path,
+        rel: str,
+        out_rel: str,
+        content: str | None,
+        mode: int,
+        error: str,
+        has_cfg: bool = True,
     ) -> None:
         self.source = source
         self.rel = rel
@@ -256,6 +284,8 @@ class _File:
         self.content = content
         self.mode = mode
         self.error = error
+        self.has_cfg = has_cfg
+        """Whether the dir listed a ``.cfg`` for it (if not, none is looked for)."""
 
 
 class _Failure:
@@ -314,7 +344,7 @@ class TemplatesDir:
             if not entry.name.endswith(".partial") or entry.is_dir():
                 continue
             try:
-                content = Path(entry.path).read_text(encoding="utf-8", errors="surrogateescape")
+                content = read_text(entry.path)
             except OSError as exc:
                 raise TemplateError(f"{entry.path}: cannot read partial: {exc.strerror}") from exc
             partials.append((f"{self.prefix}/{entry.name}", content))
@@ -329,6 +359,7 @@ class TemplatesDir:
             self._steps.append(_Failure(f"{exc.filename or src}: {exc.strerror}"))
             return
         self._steps.append(_Dir(rel, mode))
+        names = {entry.name for entry in entries}
         for entry in entries:
             child_rel = f"{rel}/{entry.name}" if rel else entry.name
             if entry.is_dir(follow_symlinks=False):  # Go's Readdir: a symlink is no dir
@@ -341,12 +372,15 @@ class TemplatesDir:
             source = Path(entry.path)
             try:
                 file_mode = stat.S_IMODE(os.stat(entry.path).st_mode)
-                content = source.read_text(encoding="utf-8", errors="surrogateescape")
+                content = read_text(entry.path)
             except OSError as exc:
                 message = f"{source}: cannot read template: {exc.strerror}"
                 self._steps.append(_File(source, child_rel, out_rel, None, 0, message))
                 continue
-            self._steps.append(_File(source, child_rel, out_rel, content, file_mode, ""))
+            has_cfg = entry.name + ".cfg" in names
+            self._steps.append(
+                _File(source, child_rel, out_rel, content, file_mode, "", has_cfg=has_cfg)
+            )
 
     def _cache_inputs(self, partials: list[tuple[str, str]]) -> list[str | bool | None]:
         """What names this dir's cache bundle: the name prefix and every template's text."""
@@ -441,6 +475,7 @@ class TemplatesDir:
             check_runner,
             trace,
             fail_on_no_value=fail_on_no_value,
+            has_cfg=step.has_cfg,
         )
 
     def render_file(
@@ -488,6 +523,7 @@ class TemplatesDir:
         trace: bool,
         *,
         fail_on_no_value: bool,
+        has_cfg: bool = True,
     ) -> str | None:
         from carpool.templater.engine import Template
         from carpool.templater.functions import shared_function_map
@@ -503,7 +539,12 @@ class TemplatesDir:
         else:
             template = Template(name).new(name).funcs(shared_function_map("template"))
         template.parse(cleanup_template(content), cache=self.cache)
-        config = load_config(source, file_mode, self.default_owner, self.cache)
+        if has_cfg:
+            config = load_config(source, file_mode, self.default_owner, self.cache)
+        else:
+            owner = self.default_owner
+            uid, gid = owner if owner is not None else (os.getuid(), os.getgid())
+            config = TemplateConfig(uid, gid, file_mode)
         log.debug("templating %s -> %s", source, destination)
         output = finish_output(template.execute(attributes))
         if trace:

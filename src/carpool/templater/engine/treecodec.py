@@ -164,95 +164,114 @@ def _strs(v: Any) -> list[str]:
     return v
 
 
+_CLASSES: dict[int, type[n.Node]] = {
+    _LIST: n.ListNode,
+    _TEXT: n.TextNode,
+    _COMMENT: n.CommentNode,
+    _PIPE: n.PipeNode,
+    _ACTION: n.ActionNode,
+    _COMMAND: n.CommandNode,
+    _IDENT: n.IdentifierNode,
+    _VAR: n.VariableNode,
+    _DOT: n.DotNode,
+    _NIL: n.NilNode,
+    _FIELD: n.FieldNode,
+    _CHAIN: n.ChainNode,
+    _BOOL: n.BoolNode,
+    _NUMBER: n.NumberNode,
+    _STRING: n.StringNode,
+    _IF: n.IfNode,
+    _RANGE: n.RangeNode,
+    _WITH: n.WithNode,
+    _BREAK: n.BreakNode,
+    _CONTINUE: n.ContinueNode,
+    _TEMPLATE: n.TemplateNode,
+}
+_new = object.__new__
+
+
 class _Decoder:
-    """Rebuilds the nodes of one tree (each node points to it), checking every field."""
+    """Rebuilds the nodes of one tree (each node points to it), checking every field.
+
+    Written flat (no helper call per node or field): a cached run decodes thousands
+    of nodes, and this is most of its cost.
+    """
 
     __slots__ = ("tree",)
 
     def __init__(self, tree: Tree) -> None:
         self.tree = tree
 
-    def new(self, cls: type[n.Node], pos: Any) -> Any:
-        node = cls.__new__(cls)
-        node.tree = self.tree
-        node.pos = _int(pos)
-        return node
-
     def list_node(self, d: Any) -> n.ListNode:
-        if d[0] != _LIST:
+        if type(d) is not list or d[0] != _LIST:
             raise ValueError("expected a list node")
-        node = self.new(n.ListNode, d[1])
-        items = d[2]
-        if type(items) is not list:
-            raise ValueError("expected a list of nodes")
-        node.nodes = [self.node(c) for c in items]
-        return node  # type: ignore[no-any-return]
+        return self.node(d)  # type: ignore[return-value]
 
     def pipe(self, d: Any) -> n.PipeNode:
-        if d[0] != _PIPE:
+        if type(d) is not list or d[0] != _PIPE:
             raise ValueError("expected a pipe node")
-        node = self.new(n.PipeNode, d[1])
-        node.line = _int(d[2])
-        if type(d[3]) is not bool:
-            raise ValueError("expected a bool")
-        node.is_assign = d[3]
-        decl = []
-        for v in d[4]:
-            if v[0] != _VAR:
-                raise ValueError("expected a variable node")
-            decl.append(self.node(v))
-        node.decl = decl
-        cmds = []
-        for c in d[5]:
-            if c[0] != _COMMAND:
-                raise ValueError("expected a command node")
-            cmds.append(self.node(c))
-        if not cmds:
-            raise ValueError("a pipeline without commands")
-        node.cmds = cmds
-        return node  # type: ignore[no-any-return]
+        return self.node(d)  # type: ignore[return-value]
 
     def node(self, d: Any) -> n.Node:
         if type(d) is not list:
             raise ValueError("expected a node")
         code = d[0]
+        pos = d[1]
+        if type(pos) is not int:
+            raise ValueError("expected an int position")
+        node: Any = _new(_CLASSES[code])
+        node.tree = self.tree
+        node.pos = pos
         if code == _TEXT:
-            node = self.new(n.TextNode, d[1])
-            node.text = _str(d[2])
+            text = d[2]
+            if type(text) is not str:
+                raise ValueError("expected a string")
+            node.text = text
         elif code == _ACTION:
-            node = self.new(n.ActionNode, d[1])
             node.line = _int(d[2])
             node.pipe = self.pipe(d[3])
-        elif code == _PIPE:
-            return self.pipe(d)
+        elif code in (_FIELD, _VAR):
+            node.ident = _strs(d[2])
         elif code == _COMMAND:
-            node = self.new(n.CommandNode, d[1])
-            if type(d[2]) is not list or not d[2]:
+            args = d[2]
+            if type(args) is not list or not args:
                 raise ValueError("expected command arguments")
-            node.args = [self.node(a) for a in d[2]]
-        elif code == _FIELD:
-            node = self.new(n.FieldNode, d[1])
-            node.ident = _strs(d[2])
-        elif code == _VAR:
-            node = self.new(n.VariableNode, d[1])
-            node.ident = _strs(d[2])
+            node.args = [self.node(a) for a in args]
+        elif code == _PIPE:
+            node.line = _int(d[2])
+            if type(d[3]) is not bool:
+                raise ValueError("expected a bool")
+            node.is_assign = d[3]
+            decl = []
+            for v in d[4]:
+                if type(v) is not list or v[0] != _VAR:
+                    raise ValueError("expected a variable node")
+                decl.append(self.node(v))
+            node.decl = decl
+            cmds = []
+            for c in d[5]:
+                if type(c) is not list or c[0] != _COMMAND:
+                    raise ValueError("expected a command node")
+                cmds.append(self.node(c))
+            if not cmds:
+                raise ValueError("a pipeline without commands")
+            node.cmds = cmds
+        elif code == _LIST:
+            items = d[2]
+            if type(items) is not list:
+                raise ValueError("expected a list of nodes")
+            node.nodes = [self.node(c) for c in items]
         elif code == _IDENT:
-            node = self.new(n.IdentifierNode, d[1])
             node.ident = _str(d[2])
         elif code == _STRING:
-            node = self.new(n.StringNode, d[1])
             node.quoted = _str(d[2])
             node.text = _str(d[3])
-        elif code == _DOT:
-            node = self.new(n.DotNode, d[1])
         elif code in _BRANCHES:
-            node = self.new(_BRANCHES[code], d[1])
             node.line = _int(d[2])
             node.pipe = self.pipe(d[3])
             node.list = self.list_node(d[4])
             node.else_list = None if d[5] is None else self.list_node(d[5])
         elif code == _NUMBER:
-            node = self.new(n.NumberNode, d[1])
             node.text = _str(d[2])
             flags = _int(d[3])
             node.is_int = bool(flags & _IS_INT)
@@ -264,32 +283,20 @@ class _Decoder:
             node.float64 = _float(d[6])
             node.complex128 = complex(_float(d[7]), _float(d[8]))
         elif code == _TEMPLATE:
-            node = self.new(n.TemplateNode, d[1])
             node.line = _int(d[2])
             node.name = _str(d[3])
             node.pipe = None if d[4] is None else self.pipe(d[4])
         elif code == _CHAIN:
-            node = self.new(n.ChainNode, d[1])
             node.node = self.node(d[2])
             node.field = _strs(d[3])
         elif code == _BOOL:
-            node = self.new(n.BoolNode, d[1])
             if type(d[2]) is not bool:
                 raise ValueError("expected a bool")
             node.true = d[2]
-        elif code == _NIL:
-            node = self.new(n.NilNode, d[1])
         elif code == _COMMENT:
-            node = self.new(n.CommentNode, d[1])
             node.text = _str(d[2])
-        elif code == _BREAK:
-            node = self.new(n.BreakNode, d[1])
+        elif code in (_BREAK, _CONTINUE):
             node.line = _int(d[2])
-        elif code == _CONTINUE:
-            node = self.new(n.ContinueNode, d[1])
-            node.line = _int(d[2])
-        elif code == _LIST:
-            return self.list_node(d)
-        else:
+        elif code != _DOT and code != _NIL:
             raise ValueError(f"unknown node code {code!r}")
         return node  # type: ignore[no-any-return]
