@@ -8,19 +8,36 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from carpool.errors import RuntimeFailure
 
 
-class ResolvedImage(NamedTuple):
-    """An image a pod runs (a NamedTuple: no dataclasses on ``carpool run``'s path)."""
+class ResolvedImage:
+    """An image a pod runs.
 
-    id: str
-    name: str
-    labels: dict[str, str]
-    manifest: dict[str, Any]
-    tree: Path
+    A plain class: no dataclasses on ``carpool run``'s path, and no forward reference
+    compiled per field as a ``NamedTuple`` does with postponed annotations.
+    """
+
+    __slots__ = ("id", "labels", "manifest", "name", "tree")
+
+    def __init__(
+        self,
+        id: str,
+        name: str,
+        labels: dict[str, str],
+        manifest: dict[str, Any],
+        tree: Path,
+    ) -> None:
+        self.id = id
+        self.name = name
+        self.labels = labels
+        self.manifest = manifest
+        self.tree = tree
+
+    def __repr__(self) -> str:
+        return f"ResolvedImage(id={self.id!r}, name={self.name!r}, tree={self.tree!r})"
 
 
 def _manifest_dict(manifest: Any) -> dict[str, Any]:

@@ -8,19 +8,41 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import NamedTuple
 
 from carpool.errors import RuntimeFailure
 from carpool.runtime import rootpath
 
 
-class Account(NamedTuple):
-    """One /etc/passwd entry (a NamedTuple: no dataclasses on ``carpool run``'s path)."""
+class Account:
+    """One /etc/passwd entry.
 
-    name: str
-    uid: int
-    gid: int
-    home: str
+    A plain class: no dataclasses on ``carpool run``'s path, and no forward reference
+    compiled per field as a ``NamedTuple`` does with postponed annotations.
+    """
+
+    __slots__ = ("gid", "home", "name", "uid")
+
+    def __init__(self, name: str, uid: int, gid: int, home: str) -> None:
+        self.name = name
+        self.uid = uid
+        self.gid = gid
+        self.home = home
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Account):
+            return NotImplemented
+        return (self.name, self.uid, self.gid, self.home) == (
+            other.name,
+            other.uid,
+            other.gid,
+            other.home,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.uid, self.gid, self.home))
+
+    def __repr__(self) -> str:
+        return f"Account({self.name!r}, {self.uid!r}, {self.gid!r}, {self.home!r})"
 
 
 def _entries(root: Path, path: str) -> list[list[str]]:

@@ -8,7 +8,6 @@ rkt accepted ``sha512-`` + at least 2 hex digits as an ID prefix (its own keys a
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
 
 from carpool.errors import UsageError
 
@@ -34,12 +33,28 @@ def normalize_id_prefix(ref: str) -> str:
     return value
 
 
-class NameReference(NamedTuple):
-    """An image name and the labels an image must carry to match it (a NamedTuple: no
-    dataclasses import on ``carpool run``'s path)."""
+class NameReference:
+    """An image name and the labels an image must carry to match it.
 
-    name: str
-    labels: dict[str, str]
+    Plain classes on ``carpool run``'s path: no dataclasses import, and no forward
+    references compiled per field as a ``NamedTuple`` would with postponed annotations.
+    """
+
+    __slots__ = ("labels", "name")
+
+    def __init__(self, name: str, labels: dict[str, str]) -> None:
+        self.name = name
+        self.labels = labels
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, NameReference):
+            return NotImplemented
+        return (self.name, self.labels) == (other.name, other.labels)
+
+    __hash__ = None  # type: ignore[assignment]  # holds a dict
+
+    def __repr__(self) -> str:
+        return f"NameReference({self.name!r}, {self.labels!r})"
 
     def __str__(self) -> str:
         extra = "".join(f",{k}={v}" for k, v in self.labels.items())

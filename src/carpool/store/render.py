@@ -22,19 +22,22 @@ import os
 import stat
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NamedTuple
 
 from carpool.errors import StoreError
 
 
-class PathFilter(NamedTuple):
+class PathFilter:
     """The ``pathWhitelist``s that apply to one layer (all must allow a path).
 
-    This module's records are NamedTuples, not dataclasses: :func:`flatten_dependencies`
-    is on ``carpool run``'s path, where importing :mod:`dataclasses` costs ~14 ms.
+    This module's records are plain classes: :func:`flatten_dependencies` is on
+    ``carpool run``'s path, where importing :mod:`dataclasses` costs ~14 ms and a
+    ``NamedTuple`` compiles a forward reference per field.
     """
 
-    whitelists: tuple[frozenset[str], ...]
+    __slots__ = ("whitelists",)
+
+    def __init__(self, whitelists: tuple[frozenset[str], ...]) -> None:
+        self.whitelists = whitelists
 
     @staticmethod
     def of(whitelists: Sequence[Sequence[str]]) -> PathFilter | None:
@@ -54,12 +57,20 @@ def _clean(path: str) -> str:
     return path
 
 
-class Layer(NamedTuple):
+class Layer:
     """One image's extracted rootfs, in render order, with the filters of its branch."""
 
-    image_id: str
-    rootfs: Path
-    whitelists: tuple[tuple[str, ...], ...]
+    __slots__ = ("image_id", "rootfs", "whitelists")
+
+    def __init__(
+        self, image_id: str, rootfs: Path, whitelists: tuple[tuple[str, ...], ...]
+    ) -> None:
+        self.image_id = image_id
+        self.rootfs = rootfs
+        self.whitelists = whitelists
+
+    def __repr__(self) -> str:
+        return f"Layer({self.image_id!r}, {self.rootfs!r}, {self.whitelists!r})"
 
     @property
     def filter(self) -> PathFilter | None:

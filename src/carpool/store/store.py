@@ -15,7 +15,8 @@ after a power cut ``verify`` re-hashes every blob and drops or repairs what was 
 ``carpool run`` imports this module to resolve an image and its rendered tree, so what
 only imports, renders, exports or collects garbage imports its modules (shutil,
 tempfile, subprocess, threading, the renderer) where it needs them, and the records are
-plain classes and NamedTuples rather than dataclasses (whose import alone costs ~14 ms).
+plain classes rather than dataclasses (whose import alone costs ~14 ms) or NamedTuples
+(which compile a forward reference per field).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from carpool.errors import AmbiguousImageError, ImageNotFoundError, StoreError, UsageError
 from carpool.fsutil import atomic_write_bytes, ensure_replaceable
@@ -114,12 +115,15 @@ class ImageRecord:
         return refs.short_id(self.id)
 
 
-class DependencyRef(NamedTuple):
+class DependencyRef:
     """One ``dependencies[]`` entry of a manifest validated at import time."""
 
-    image_name: str
-    image_id: str | None
-    labels: dict[str, str]
+    __slots__ = ("image_id", "image_name", "labels")
+
+    def __init__(self, image_name: str, image_id: str | None, labels: dict[str, str]) -> None:
+        self.image_name = image_name
+        self.image_id = image_id
+        self.labels = labels
 
     @staticmethod
     def from_json(data: dict[str, Any]) -> DependencyRef:
@@ -130,13 +134,16 @@ class DependencyRef(NamedTuple):
         )
 
 
-class TreeStamp(NamedTuple):
+class TreeStamp:
     """What a rendered tree was made from, and its fingerprint when it was finished."""
 
-    image: str
-    layers: list[str]
-    fingerprint: str
-    entries: int
+    __slots__ = ("entries", "fingerprint", "image", "layers")
+
+    def __init__(self, image: str, layers: list[str], fingerprint: str, entries: int) -> None:
+        self.image = image
+        self.layers = layers
+        self.fingerprint = fingerprint
+        self.entries = entries
 
     @staticmethod
     def load(path: Path) -> TreeStamp | None:
@@ -152,7 +159,13 @@ class TreeStamp(NamedTuple):
             return None
 
     def dump(self) -> bytes:
-        return json.dumps(self._asdict(), indent=1).encode() + b"\n"
+        data = {
+            "image": self.image,
+            "layers": self.layers,
+            "fingerprint": self.fingerprint,
+            "entries": self.entries,
+        }
+        return json.dumps(data, indent=1).encode() + b"\n"
 
 
 def _newest_match(entries: dict[str, IndexEntry], wanted: refs.NameReference) -> str | None:
