@@ -46,7 +46,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -225,11 +225,9 @@ class Bundle:
             if text is None:
                 return MISS
             self._used[key] = text
-        import json
-
         try:
-            return json.loads(text)
-        except (ValueError, RecursionError):
+            return _json_loads(text)
+        except (ValueError, RecursionError, StopIteration):
             del self._used[key]
             self._loaded.pop(key, None)
             self.changed = True
@@ -279,6 +277,55 @@ class Bundle:
         self._loaded = dict(self._used)
         self.changed = False
         prune(self.directory, keep=self.path)
+
+
+_loads: Callable[[str], Any] | None = None
+
+
+def _json_loads(text: str) -> Any:
+    """``json.loads`` for what :meth:`Bundle.put` writes, without importing ``json``.
+
+    The ``json`` package (~1.5 ms to import on a small host, its encoder included)
+    is only needed to write the cache; reading it uses the C scanner ``json.loads``
+    itself runs, set up as ``json.JSONDecoder()`` sets it up, minus ``NaN`` and
+    ``Infinity`` (never written).  Raises :class:`ValueError` (or ``StopIteration``
+    from the scanner) on anything else than one JSON value.
+    """
+    global _loads
+    if _loads is None:
+        _loads = _make_loads()
+    return _loads(text)
+
+
+def _make_loads() -> Callable[[str], Any]:
+    try:
+        from _json import make_scanner
+    except ImportError:  # pragma: no cover - Pythons without the accelerator
+        import json
+
+        return json.loads
+
+    def no_constants(name: str) -> Any:
+        raise ValueError(f"{name} is not JSON carpool writes")
+
+    class _Decoder:  # the attributes the C scanner reads (see json.decoder.JSONDecoder)
+        strict = True
+        object_hook = None
+        object_pairs_hook = None
+        parse_float = float
+        parse_int = int
+        parse_constant = staticmethod(no_constants)
+        memo: dict[str, str] = {}
+
+    scan = make_scanner(_Decoder())  # type: ignore[arg-type]  # typeshed: a JSONDecoder
+
+    def loads(text: str) -> Any:
+        value, end = scan(text, 0)
+        if end != len(text):
+            raise ValueError("extra data after the JSON value")
+        return value
+
+    return loads
 
 
 def _now() -> float:

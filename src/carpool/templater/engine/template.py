@@ -127,7 +127,12 @@ def parse_trees(
     if store is not None and stored_key is not None:
         from carpool.templater.engine.treecodec import encode_trees
 
-        store.put(stored_key, [sorted(tree.used_funcs), encode_trees(trees, name)])
+        try:
+            encoded = encode_trees(trees, name)
+        except (ValueError, RecursionError):
+            pass  # not storable: parsed again next time
+        else:
+            store.put(stored_key, [sorted(tree.used_funcs), encoded])
     return trees
 
 

@@ -16,6 +16,7 @@ share the template's text and parse name (what execution errors print).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from carpool.templater.engine import nodes as n
@@ -46,67 +47,65 @@ def encode_trees(trees: dict[str, Tree], name: str) -> list[Any]:
 
 
 def _encode(node: n.Node) -> list[Any]:
-    pos = node.pos
-    if isinstance(node, n.ListNode):
-        return [_LIST, pos, [_encode(c) for c in node.nodes]]
-    if isinstance(node, n.TextNode):
-        return [_TEXT, pos, node.text]
-    if isinstance(node, n.ActionNode):
-        return [_ACTION, pos, node.line, _encode(node.pipe)]
-    if isinstance(node, n.PipeNode):
-        decl = [_encode(v) for v in node.decl]
-        return [_PIPE, pos, node.line, node.is_assign, decl, [_encode(c) for c in node.cmds]]
-    if isinstance(node, n.CommandNode):
-        return [_COMMAND, pos, [_encode(a) for a in node.args]]
-    if isinstance(node, n.FieldNode):
-        return [_FIELD, pos, list(node.ident)]
-    if isinstance(node, n.VariableNode):
-        return [_VAR, pos, list(node.ident)]
-    if isinstance(node, n.IdentifierNode):
-        return [_IDENT, pos, node.ident]
-    if isinstance(node, n.StringNode):
-        return [_STRING, pos, node.quoted, node.text]
-    if isinstance(node, n.DotNode):
-        return [_DOT, pos]
-    if isinstance(node, n.BranchNode):
-        else_list = None if node.else_list is None else _encode(node.else_list)
-        code = _BRANCH_CODES[type(node)]
-        return [code, pos, node.line, _encode(node.pipe), _encode(node.list), else_list]
-    if isinstance(node, n.NumberNode):
-        flags = (
-            (_IS_INT if node.is_int else 0)
-            | (_IS_UINT if node.is_uint else 0)
-            | (_IS_FLOAT if node.is_float else 0)
-            | (_IS_COMPLEX if node.is_complex else 0)
-        )
-        c = node.complex128
-        return [
-            _NUMBER,
-            pos,
-            node.text,
-            flags,
-            node.int64,
-            node.uint64,
-            node.float64,
-            c.real,
-            c.imag,
-        ]
-    if isinstance(node, n.TemplateNode):
-        pipe = None if node.pipe is None else _encode(node.pipe)
-        return [_TEMPLATE, pos, node.line, node.name, pipe]
-    if isinstance(node, n.ChainNode):
-        return [_CHAIN, pos, _encode(node.node), list(node.field)]
-    if isinstance(node, n.BoolNode):
-        return [_BOOL, pos, node.true]
-    if isinstance(node, n.NilNode):
-        return [_NIL, pos]
-    if isinstance(node, n.CommentNode):
-        return [_COMMENT, pos, node.text]
-    if isinstance(node, n.BreakNode):
-        return [_BREAK, pos, node.line]
-    if isinstance(node, n.ContinueNode):
-        return [_CONTINUE, pos, node.line]
-    raise ValueError(f"cannot encode {type(node).__name__}")
+    """One node (and its children) as lists; dispatched on the exact node class."""
+    encoder = _ENCODERS.get(type(node))
+    if encoder is None:
+        raise ValueError(f"cannot encode {type(node).__name__}")
+    return encoder(node)
+
+
+def _encode_number(node: n.NumberNode) -> list[Any]:
+    flags = (
+        (_IS_INT if node.is_int else 0)
+        | (_IS_UINT if node.is_uint else 0)
+        | (_IS_FLOAT if node.is_float else 0)
+        | (_IS_COMPLEX if node.is_complex else 0)
+    )
+    c = node.complex128
+    numbers = [node.int64, node.uint64, node.float64, c.real, c.imag]
+    return [_NUMBER, node.pos, node.text, flags, *numbers]
+
+
+def _encode_pipe(node: n.PipeNode) -> list[Any]:
+    decl = [_encode(v) for v in node.decl]
+    return [_PIPE, node.pos, node.line, node.is_assign, decl, [_encode(c) for c in node.cmds]]
+
+
+def _encode_branch(node: n.BranchNode) -> list[Any]:
+    else_list = None if node.else_list is None else _encode(node.else_list)
+    code = _BRANCH_CODES[type(node)]
+    return [code, node.pos, node.line, _encode(node.pipe), _encode(node.list), else_list]
+
+
+_ENCODERS: dict[type[n.Node], Callable[[Any], list[Any]]] = {
+    n.ListNode: lambda x: [_LIST, x.pos, [_encode(c) for c in x.nodes]],
+    n.TextNode: lambda x: [_TEXT, x.pos, x.text],
+    n.ActionNode: lambda x: [_ACTION, x.pos, x.line, _encode(x.pipe)],
+    n.PipeNode: _encode_pipe,
+    n.CommandNode: lambda x: [_COMMAND, x.pos, [_encode(a) for a in x.args]],
+    n.FieldNode: lambda x: [_FIELD, x.pos, list(x.ident)],
+    n.VariableNode: lambda x: [_VAR, x.pos, list(x.ident)],
+    n.IdentifierNode: lambda x: [_IDENT, x.pos, x.ident],
+    n.StringNode: lambda x: [_STRING, x.pos, x.quoted, x.text],
+    n.DotNode: lambda x: [_DOT, x.pos],
+    n.IfNode: _encode_branch,
+    n.RangeNode: _encode_branch,
+    n.WithNode: _encode_branch,
+    n.NumberNode: _encode_number,
+    n.TemplateNode: lambda x: [
+        _TEMPLATE,
+        x.pos,
+        x.line,
+        x.name,
+        None if x.pipe is None else _encode(x.pipe),
+    ],
+    n.ChainNode: lambda x: [_CHAIN, x.pos, _encode(x.node), list(x.field)],
+    n.BoolNode: lambda x: [_BOOL, x.pos, x.true],
+    n.NilNode: lambda x: [_NIL, x.pos],
+    n.CommentNode: lambda x: [_COMMENT, x.pos, x.text],
+    n.BreakNode: lambda x: [_BREAK, x.pos, x.line],
+    n.ContinueNode: lambda x: [_CONTINUE, x.pos, x.line],
+}
 
 
 # ------------------------------------------------------------------ decoding
