@@ -326,7 +326,8 @@ def test_concurrent_runs_share_the_cache_safely(tmp_path: Path) -> None:
     for i in range(4):
         assert tree_of(tmp_path / f"o{i}") == expected
     assert len(bundles(cache_dir)) == 2
-    assert not [p for p in cache_dir.iterdir() if not p.name.endswith(".cache")]
+    left = [p.name for p in cache_dir.iterdir() if not p.name.endswith(".cache")]
+    assert left == [cache.VERSION_MEMO]
     assert run_fresh(project, tmp_path / "again", cache_dir)["parser"] is False
 
 
@@ -381,3 +382,35 @@ def test_attribute_data_keeps_types_and_key_order_and_odd_data_is_not_cached(
             assert cached["odd"] != cached["odd"]  # NaN, read again from YAML each time
     texts = b"".join(p.read_bytes() for p in bundles(cache_dir))
     assert b"zeta" in texts and b"odd" not in texts
+
+
+def test_the_cache_version_is_remembered_per_source_stamp(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = cache.cache_version()
+    monkeypatch.setattr(cache, "_version", None)
+    cache_dir = tmp_path / "cache"
+    assert cache.cache_version(cache_dir) == real
+    stamp, remembered = (cache_dir / cache.VERSION_MEMO).read_text().split()
+    assert remembered == real
+
+    # the memo is what a later process reads instead of hashing the sources...
+    monkeypatch.setattr(cache, "_version", None)
+    (cache_dir / cache.VERSION_MEMO).write_text(f"{stamp} {'f' * 64}\n")
+    assert cache.cache_version(cache_dir) == "f" * 64
+    # ...only while the stamp matches, and only if it is a digest
+    for memo in (f"{'0' * 64} {'f' * 64}\n", f"{stamp} not-a-digest\n", "garbage"):
+        monkeypatch.setattr(cache, "_version", None)
+        (cache_dir / cache.VERSION_MEMO).write_text(memo)
+        assert cache.cache_version(cache_dir) == real
+
+    # any write to a source changes its stamp (ctime), even with size and mtime kept
+    source = tmp_path / "source.py"
+    source.write_text("a = 1\n")
+    before = cache._stamp([str(source)])
+    st = source.stat()
+    time.sleep(0.01)
+    source.write_text("a = 2\n")
+    os.utime(source, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert source.stat().st_size == st.st_size
+    assert cache._stamp([str(source)]) != before
