@@ -11,6 +11,7 @@ import contextlib
 import os
 import signal
 import time
+from functools import cache
 from pathlib import Path
 
 from carpool.oci.spec import Resources
@@ -23,17 +24,32 @@ def pod_cgroup(pod_uuid: str) -> str:
     return f"/{PARENT}/{pod_uuid}"
 
 
-def _hierarchies() -> list[Path]:
-    if (CGROUP_ROOT / "cgroup.controllers").exists():  # pure cgroup v2
-        return [CGROUP_ROOT]
+@cache  # mounted at boot; looked up once per process (teardown needs it twice)
+def _hierarchies() -> tuple[str, ...]:
+    if os.path.exists(f"{CGROUP_ROOT}/cgroup.controllers"):  # pure cgroup v2
+        return (str(CGROUP_ROOT),)
     try:
-        return [p for p in CGROUP_ROOT.iterdir() if p.is_dir() and not p.is_symlink()]
+        with os.scandir(CGROUP_ROOT) as entries:  # cpu, cpuacct … are symlinks: skipped
+            return tuple(e.path for e in entries if e.is_dir(follow_symlinks=False))
     except FileNotFoundError:
-        return []
+        return ()
 
 
-def _dirs(pod_uuid: str) -> list[Path]:
-    return [h / PARENT / pod_uuid for h in _hierarchies() if (h / PARENT / pod_uuid).is_dir()]
+def _dirs(pod_uuid: str) -> list[str]:
+    found = (f"{h}/{PARENT}/{pod_uuid}" for h in _hierarchies())
+    return [d for d in found if os.path.isdir(d)]
+
+
+def _tree(base: str) -> list[str]:
+    """``base`` and the cgroups below it, parents first."""
+    out = [base]
+    for directory in out:  # grows while it is walked
+        try:
+            with os.scandir(directory) as entries:
+                out += [e.path for e in entries if e.is_dir(follow_symlinks=False)]
+        except FileNotFoundError:
+            pass
+    return out
 
 
 def apply_pod_limits(pod_uuid: str, resources: Resources) -> None:
@@ -53,13 +69,12 @@ def apply_pod_limits(pod_uuid: str, resources: Resources) -> None:
 def pids(pod_uuid: str) -> set[int]:
     found: set[int] = set()
     for base in _dirs(pod_uuid):
-        for root, _subdirs, files in os.walk(base):
-            if "cgroup.procs" in files:
-                try:
-                    text = Path(root, "cgroup.procs").read_text()
-                except OSError:
-                    continue
-                found.update(int(p) for p in text.split())
+        for cgroup in _tree(base):
+            try:
+                with open(f"{cgroup}/cgroup.procs", "rb") as f:
+                    found.update(int(p) for p in f.read().split())
+            except OSError:
+                continue
     return found
 
 
@@ -80,16 +95,11 @@ def remove(pod_uuid: str) -> list[str]:
     """Remove the pod's cgroup dirs (deepest first); what could not be removed."""
     failed = []
     for base in _dirs(pod_uuid):
-        subdirs = sorted(
-            (Path(root) for root, _d, _f in os.walk(base)),
-            key=lambda p: len(p.parts),
-            reverse=True,
-        )
-        for path in subdirs:
+        for path in reversed(_tree(base)):  # children first
             try:
-                path.rmdir()
+                os.rmdir(path)
             except FileNotFoundError:
                 pass
             except OSError:
-                failed.append(str(path))
+                failed.append(path)
     return failed

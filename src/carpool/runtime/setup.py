@@ -10,6 +10,7 @@ any process.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 from pathlib import Path
@@ -139,6 +140,15 @@ def _mounts_dir(pod: Pod) -> Path:
 
 
 def _mount_overlay(tree: Path, app_dir: Path, rootfs: Path) -> Path:
+    """Mount the app's rootfs: the rendered tree under a writable upper dir.
+
+    ``volatile`` (Linux 5.10+) spares the unmount at teardown a ``syncfs`` of the whole
+    filesystem holding the upper dir (0.5 ms on an idle host, tens of ms when other
+    processes write), and makes the app's own fsyncs of rootfs files no-ops.  A pod's
+    rootfs never outlives a reboot (rkt's pods do not restart; after a crash the pod is
+    garbage), so nothing is lost; volumes are bind mounts and stay durable.  Older
+    kernels refuse the option and get the plain mount.
+    """
     upper, work = app_dir / "upper", app_dir / "work"
     for path in (upper, work, rootfs):
         path.mkdir(parents=True, exist_ok=True)
@@ -146,7 +156,12 @@ def _mount_overlay(tree: Path, app_dir: Path, rootfs: Path) -> Path:
         raise RuntimeFailure(f"rendered image tree {tree} is missing")
     options = f"lowerdir={tree},upperdir={upper},workdir={work}"
     try:
-        linux.mount("overlay", str(rootfs), "overlay", 0, options)
+        try:
+            linux.mount("overlay", str(rootfs), "overlay", 0, options + ",volatile")
+        except OSError as exc:
+            if exc.errno != errno.EINVAL:
+                raise
+            linux.mount("overlay", str(rootfs), "overlay", 0, options)
     except OSError as exc:
         raise RuntimeFailure(f"cannot mount the rootfs of {app_dir.name}: {exc}") from None
     return rootfs
@@ -396,9 +411,11 @@ def teardown(data_dir: Path, pod: Pod) -> list[str]:
         )
     except RuntimeFailure as exc:
         problems.append(str(exc))
-    for point in linux.mountpoints_under(str(pod.path / MOUNTS))[-1:]:
-        linux.umount(point, detach=True)  # the whole tree at once, when it is there
-    for point in linux.mountpoints_under(str(pod.path)):
+    mounts = str(pod.path / MOUNTS)
+    points = linux.mountpoints_under(str(pod.path))  # deepest first
+    if mounts in points and linux.umount(mounts, detach=True):  # the whole tree at once
+        points = [p for p in points if p != mounts and not p.startswith(mounts + "/")]
+    for point in points:  # anything mounted elsewhere in the pod dir
         try:
             linux.umount(point, detach=True)
         except OSError as exc:
