@@ -1024,6 +1024,9 @@ def _int_from_arg(args: tuple[Any, ...], argnum: int) -> tuple[int, bool, int]:
 def sorted_keys(m: dict[Any, Any]) -> list[Any]:
     """Map keys in the order of Go's ``internal/fmtsort`` (numbers, then strings, by value)."""
     keys = list(m)
+    if all(type(k) is str for k in keys):
+        # the usual map[string]…: UTF-8 byte order is code point order, Python's own
+        return sorted(keys)
     try:
         return sorted(keys, key=_key_order)
     except TypeError:

@@ -380,3 +380,15 @@ def test_sprint_spacing_and_sprintln() -> None:
 )
 def test_sprintf(fmt: str, args: tuple[Any, ...], expected: str) -> None:
     assert gofmt.sprintf(fmt, *args) == expected
+
+
+def test_string_map_keys_sort_in_go_byte_order() -> None:
+    """The all-string fast path of sorted_keys orders like Go's fmtsort (UTF-8 bytes)."""
+    from carpool.templater.gofmt import _key_order, sorted_keys
+
+    keys = ["b", "a", "é", "\ud800", "\udfff", "\U0001f600", "", "Z", "\uffff", "\ue000", "a\x00"]
+    for shift in range(len(keys)):
+        rotated = keys[shift:] + keys[:shift]
+        expected = sorted(rotated, key=_key_order)
+        assert sorted_keys(dict.fromkeys(rotated)) == expected
+        assert expected == sorted(rotated, key=lambda k: k.encode("utf-8", "surrogatepass"))

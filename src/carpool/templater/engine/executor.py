@@ -95,9 +95,9 @@ class State:
         raise self.errorf(f"undefined variable: {name}")
 
     def var_value(self, name: str) -> Any:
-        for i in range(len(self.vars) - 1, -1, -1):
-            if self.vars[i][0] == name:
-                return self.vars[i][1]
+        for var, value in reversed(self.vars):
+            if var == name:
+                return value
         raise self.errorf(f"undefined variable: {name}")
 
     # -- walking
@@ -210,7 +210,7 @@ class State:
         value = MISSING
         for cmd in pipe.cmds:
             value = self.eval_command(dot, cmd, value)
-            if isinstance(value, Iface):
+            if type(value) is Iface:  # no subclasses
                 value = NOVALUE if value.value is None else value.value
         for var in pipe.decl:
             if pipe.is_assign:
@@ -294,7 +294,8 @@ class State:
         self.node = var
         value = self.var_value(var.ident[0])
         if len(var.ident) == 1:
-            self.not_a_function(args or [var], final)
+            if final is not MISSING or (args is not None and len(args) > 1):
+                self.not_a_function(args or [var], final)
             return value
         return self.eval_field_chain(dot, value, var, var.ident[1:], args, final)
 
