@@ -153,16 +153,24 @@ _INT_CLASSES: dict[str, type[int]] = {
 
 def make_int(go_type: str, value: int) -> int:
     """An ``int`` of the named Go integer type (wrapped like Go's two's complement)."""
-    cls = _INT_CLASSES[go_type]
-    bits = 64
-    for n in (8, 16, 32):
-        if go_type.endswith(str(n)):
-            bits = n
-    if go_type in UINT_TYPES:
+    shape = _INT_SHAPES.get(go_type)
+    if shape is None:
+        cls = _INT_CLASSES[go_type]
+        bits = 64
+        for n in (8, 16, 32):
+            if go_type.endswith(str(n)):
+                bits = n
+        shape = _INT_SHAPES[go_type] = (cls, bits, go_type in UINT_TYPES)
+    cls, bits, unsigned = shape
+    if unsigned:
         value &= (1 << bits) - 1
     else:
         value = (value + (1 << (bits - 1))) % (1 << bits) - (1 << (bits - 1))
     return value if cls is int else cls(value)
+
+
+_INT_SHAPES: dict[str, tuple[type[int], int, bool]] = {}
+"""Per integer type name: its class, bit size and signedness (make_int runs per value)."""
 
 
 class GoSlice(list[Any]):
@@ -244,6 +252,19 @@ def kind_of(go_type_name: str | None) -> str:
     """The reflect.Kind name of a Go type name: ``int``, ``slice``, ``map``, ``func``…"""
     if go_type_name is None:
         return "invalid"
+    kind = _KINDS.get(go_type_name)
+    if kind is None:
+        kind = _kind_of(go_type_name)
+        if len(_KINDS) < 4096:
+            _KINDS[go_type_name] = kind
+    return kind
+
+
+_KINDS: dict[str, str] = {}
+"""Memo of :func:`kind_of` (the executor asks for the same few types again and again)."""
+
+
+def _kind_of(go_type_name: str) -> str:
     if go_type_name.startswith("[]"):
         return "slice"
     if go_type_name.startswith("map["):
