@@ -56,6 +56,8 @@ def finish_output(rendered: str) -> str:
 
 def find_no_value(output: str) -> tuple[int, str] | None:
     """The first ``(line number, line)`` of ``output`` containing ``<no value>``, if any."""
+    if "<no value>" not in output:
+        return None
     for number, line in enumerate(split_lines(output), start=1):
         if "<no value>" in line:
             return number, line
