@@ -157,3 +157,49 @@ def test_dns_flags_and_app_names() -> None:
     img = image("example.com/x", {"exec": ["/x"]})
     with pytest.raises(UsageError, match="--name"):
         build_pod_manifest(PodOptions(apps=[AppOptions(image="x", name="../escape")]), [img])
+
+
+def _read_all(fd: int) -> str:
+    chunks = []
+    while chunk := os.read(fd, 65536):
+        chunks.append(chunk)
+    os.close(fd)
+    return b"".join(chunks).decode()
+
+
+def test_spawned_child_gets_devnull_pipes_its_own_session_and_the_lock_fd(
+    tmp_path: Path,
+) -> None:
+    """What subprocess.Popen gave runc: /dev/null stdin, pipes, setsid, pass_fds, SIGPIPE."""
+    import sys
+
+    from carpool.runtime.spawn import spawn
+
+    list_fds = (
+        "import os\n"
+        "for fd in sorted(os.listdir('/proc/self/fd'), key=int):\n"
+        "    try:\n"
+        "        print(fd, os.readlink(f'/proc/self/fd/{fd}'))\n"
+        "    except FileNotFoundError:  # listdir's own, closed by now\n"
+        "        pass\n"
+    )
+    shell = "grep SigIgn /proc/$$/status; cut -d' ' -f1,6 /proc/$$/stat; echo err >&2; exit 3"
+    with open(tmp_path / "lock", "w") as lock:
+        lock_fd = lock.fileno()
+        python = spawn([sys.executable, "-c", list_fds], pass_fd=lock_fd, piped=True)
+        sh = spawn(["sh", "-c", shell], pass_fd=lock_fd, piped=True)
+        assert python.stdout is not None and sh.stdout is not None and sh.stderr is not None
+        fds = dict(line.split(" ", 1) for line in _read_all(python.stdout).splitlines())
+        out, err = _read_all(sh.stdout).splitlines(), _read_all(sh.stderr)
+        os.waitid(os.P_PID, sh.pid, os.WEXITED | os.WNOWAIT)
+        assert sh.poll() == 3 and sh.returncode == 3
+        os.waitid(os.P_PID, python.pid, os.WEXITED | os.WNOWAIT)
+        assert python.poll() == 0
+    assert sorted(fds, key=int) == ["0", "1", "2", str(lock_fd)]  # nothing else leaks
+    assert fds["0"] == "/dev/null" and fds[str(lock_fd)] == str(tmp_path / "lock")
+    assert fds["1"].startswith("pipe:") and fds["2"].startswith("pipe:")
+    ignored = int(out[0].split()[1], 16)
+    assert not ignored & (1 << (13 - 1))  # SIGPIPE back at its default action
+    pid, session = out[1].split()
+    assert pid == session == str(sh.pid)  # a session of its own
+    assert err == "err\n"

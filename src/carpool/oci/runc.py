@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from carpool.errors import RuntimeFailure
+
+if TYPE_CHECKING:
+    import subprocess
 
 DEFAULT_RUNC = "/usr/sbin/runc"
 
@@ -93,6 +95,8 @@ class Runc:
         return [*argv, container_id, *args]
 
     def _call(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        import subprocess  # here: carpool run starts its containers without it (runtime.spawn)
+
         proc = subprocess.run(
             [*self._base(), *args], capture_output=True, text=True, check=False, timeout=60
         )

@@ -14,7 +14,6 @@ import contextlib
 import os
 import selectors
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -25,6 +24,7 @@ from carpool.fsutil import atomic_write_text
 from carpool.log import get_logger
 from carpool.oci.runc import Runc
 from carpool.runtime.setup import AppPlan, Step
+from carpool.runtime.spawn import Process, spawn
 
 log = get_logger(__name__)
 
@@ -42,7 +42,7 @@ class Child:
         app: str,
         phase: str,
         container_id: str,
-        proc: subprocess.Popen[bytes],
+        proc: Process,
         log: BinaryIO,
         pid_file: Path | None = None,
     ) -> None:
@@ -110,25 +110,15 @@ class Supervisor:
         pid_file = bundle / "pid"
         pid_file.unlink(missing_ok=True)
         argv = self.runc.run_argv(container_id, bundle, pid_file=pid_file)
-        if self.interactive and phase == "main":
-            proc = subprocess.Popen(argv, pass_fds=(self.lock_fd,))
-            child = Child(app, phase, container_id, proc, log_file, pid_file)
-        else:
-            proc = subprocess.Popen(
-                argv,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                pass_fds=(self.lock_fd,),
-                start_new_session=True,
-            )
-            child = Child(app, phase, container_id, proc, log_file, pid_file)
-            assert proc.stdout is not None and proc.stderr is not None
-            for stream, target in (
-                (proc.stdout, sys.stdout.buffer),
-                (proc.stderr, sys.stderr.buffer),
-            ):
-                fd = stream.fileno()
+        piped = not (self.interactive and phase == "main")
+        try:
+            proc = spawn(argv, pass_fd=self.lock_fd, piped=piped)
+        except BaseException:
+            log_file.close()
+            raise
+        child = Child(app, phase, container_id, proc, log_file, pid_file)
+        if proc.stdout is not None and proc.stderr is not None:
+            for fd, target in ((proc.stdout, sys.stdout.buffer), (proc.stderr, sys.stderr.buffer)):
                 os.set_blocking(fd, False)
                 child.streams[fd] = target
                 self.selector.register(fd, selectors.EVENT_READ, child)
@@ -166,12 +156,7 @@ class Supervisor:
             if code != 0 and child.pid_file is not None and not child.pid_file.exists():
                 log.error("app %s: runc could not start its %s container", child.app, child.phase)
                 child.status = CARPOOL_FAILURE
-            # close our copies of the pipes (Popen keeps file objects)
-            for stream in (child.proc.stdout, child.proc.stderr):
-                if stream is not None:
-                    with contextlib.suppress(OSError):
-                        stream.close()
-            child.log.close()
+            child.log.close()  # the pipes were closed by _pump at their end
             done.append(child)
         return done
 
