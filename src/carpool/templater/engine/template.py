@@ -61,6 +61,11 @@ def _good_name(name: str) -> bool:
         return True
     if not name:
         return False
+    if name.isascii():  # Python's identifiers are Go's for ASCII: [A-Za-z_][A-Za-z0-9_]*
+        if not name.isidentifier():
+            return False
+        _GOOD_NAMES.add(name)
+        return True
     for i, r in enumerate(name):
         if r == "_":
             continue

@@ -158,8 +158,11 @@ def _float(v: Any) -> float:
 
 
 def _strs(v: Any) -> list[str]:
-    if type(v) is not list or not v or not all(type(s) is str for s in v):
+    if type(v) is not list or not v:
         raise ValueError("expected a non-empty list of strings")
+    for s in v:  # a loop: all() over a generator costs more for these short lists
+        if type(s) is not str:
+            raise ValueError("expected a non-empty list of strings")
     return v
 
 
