@@ -112,8 +112,13 @@ class State:
             if not pipe.decl:
                 self.print_value(node, val)
         elif kind == "list":
+            out = self.out
             for child in node.nodes:  # type: ignore[attr-defined]
-                self.walk(dot, child)
+                if child.kind == "text":  # most children: no call for them
+                    self.node = child
+                    out.append(child.text)
+                else:
+                    self.walk(dot, child)
         elif kind in ("if", "with"):
             self.walk_if_or_with(kind, dot, node)  # type: ignore[arg-type]
         elif kind == "range":
