@@ -55,6 +55,7 @@ def test_run_path_imports_no_models_yaml_rich_builder_or_slow_stdlib(
             "shutil",  # and bz2, lzma with it
             "tempfile",
             "subprocess",  # runc is started with posix_spawn
+            "selectors",  # the supervisor uses select.epoll itself
             "threading",  # only for a CNI attachment
             "locale",
             "uuid",  # and platform with it
