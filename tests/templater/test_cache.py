@@ -270,6 +270,7 @@ def break_positions(value: Any) -> Any:
             id="wrong-type",
         ),
         pytest.param(lambda p: (p.unlink(), p.mkdir()), id="a-dir-instead"),
+        pytest.param(lambda p: (p.unlink(), os.mkfifo(p)), id="a-fifo-instead"),
     ],
 )
 def test_a_damaged_cache_falls_back_to_parsing(tmp_path: Path, damage: Any) -> None:
@@ -277,12 +278,12 @@ def test_a_damaged_cache_falls_back_to_parsing(tmp_path: Path, damage: Any) -> N
     cache_dir = tmp_path / "cache"
     expected = reference(project, tmp_path)
     run_fresh(project, tmp_path / "out1", cache_dir)
-    for bundle in bundles(cache_dir):
+    for bundle in [*bundles(cache_dir), cache_dir / cache.VERSION_MEMO]:
         damage(bundle)
     result = run_fresh(project, tmp_path / "out2", cache_dir)  # no error, no traceback
     assert result["parser"] is True
     assert tree_of(tmp_path / "out2") == expected
-    if not any(p.is_dir() for p in bundles(cache_dir)):
+    if all(p.is_file() for p in bundles(cache_dir)):
         # repaired by that run: the next one is warm again
         assert run_fresh(project, tmp_path / "out3", cache_dir)["parser"] is False
         assert tree_of(tmp_path / "out3") == expected

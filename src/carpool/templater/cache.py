@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -135,11 +136,8 @@ def cache_version(cache_dir: Path | None = None) -> str:
     stamp = _stamp(paths)
     memo = None if cache_dir is None else Path(cache_dir) / VERSION_MEMO
     if memo is not None:
-        try:
-            with open(memo, "rb") as f:
-                remembered = f.read(200).split()
-        except OSError:
-            remembered = []
+        content = read_regular_file(memo, 200)
+        remembered = [] if content is None else content[0].split()
         if (
             len(remembered) == 2
             and remembered[0] == stamp.encode()
@@ -158,6 +156,37 @@ def cache_version(cache_dir: Path | None = None) -> str:
         except OSError:
             pass
     return version
+
+
+def read_regular_file(path: Path, limit: int) -> tuple[bytes, float] | None:
+    """The bytes and mtime of ``path`` if it is a regular file of at most ``limit`` bytes.
+
+    Never follows a symlink and never blocks (a FIFO planted in the cache dir is
+    simply not read); ``None`` for anything else or any error.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > limit:
+            return None
+        chunks = []
+        size = 0
+        while size <= limit:
+            chunk = os.read(fd, max(st.st_size - size, 0) + 1)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > limit:
+            return None
+        return b"".join(chunks), st.st_mtime
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
 
 
 def _stamp(paths: list[str]) -> str:
@@ -239,20 +268,10 @@ class Bundle:
         return cls(Path(cache_dir), digest(kind, cache_version(cache_dir), *inputs))
 
     def _load(self, path: Path) -> None:
-        try:
-            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
-        except OSError:
+        loaded_file = read_regular_file(path, MAX_BUNDLE_BYTES)
+        if loaded_file is None:
             return
-        try:
-            st = os.fstat(fd)
-            if st.st_size > MAX_BUNDLE_BYTES:
-                return
-            with open(fd, "rb", closefd=False) as f:
-                data = f.read()
-        except OSError:
-            return
-        finally:
-            os.close(fd)
+        data, mtime = loaded_file
         header, sep, body = data.partition(b"\n")
         fields = header.split(b" ")
         if not sep or len(fields) != 3 or fields[0] != MAGIC:
@@ -264,13 +283,16 @@ class Bundle:
         except UnicodeDecodeError:
             return
         loaded: dict[str, str] = {}
-        for line in text.splitlines():
+        lines = text.split("\n")
+        if lines[-1] == "":
+            lines.pop()
+        for line in lines:
             key, _, value = line.partition(" ")
             if len(key) != 64 or not value:
                 return
             loaded[key] = value
         self._loaded = loaded
-        self._touch = st.st_mtime < _now() - TOUCH_INTERVAL
+        self._touch = mtime < _now() - TOUCH_INTERVAL
 
     def get(self, key: str) -> Any:
         """The value stored under ``key`` (a fresh copy), or :data:`MISS`."""
