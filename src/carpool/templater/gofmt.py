@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import bisect
 import math
-import struct
 import unicodedata
 from typing import Any
 
@@ -42,6 +41,8 @@ def _shortest_digits(f: float, bits: int = 64) -> tuple[str, int]:
     if f == 0:
         return "", 0
     if bits == 32:
+        import struct  # float32 values are rare: not imported at every start
+
         target = struct.pack("<f", f)
         for p in range(1, 10):
             s = f"{f:.{p - 1}e}"
