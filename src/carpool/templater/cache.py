@@ -7,7 +7,8 @@ cache dir (the CLI's ``<data dir>/cache/templater``) in **bundles**:
 
 * a bundle is one file holding the entries one run used — the parse trees of one
   templates dir, or the data of one attributes dir's files (plus what the run derived
-  from them: attribute values that were templates, ``.cfg`` files);
+  from them: attribute values that were templates, ``.cfg`` files), or with
+  ``cache_outputs`` the text a whole run rendered (:mod:`carpool.templater.outputs`);
 * it is named after a digest of *all* its inputs (every source's name and bytes, the
   cache version, the mode), so a second run of the same dir opens exactly one file,
   and two images' dirs (or two pods' copies of one image) never share or fight over a
