@@ -282,7 +282,7 @@ class Bundle:
     entries used, unchanged, plus the new ones.
     """
 
-    __slots__ = ("_loaded", "_touch", "_used", "changed", "directory", "path")
+    __slots__ = ("_loaded", "_pending", "_touch", "_used", "changed", "directory", "path")
 
     def __init__(self, directory: Path | None, name: str) -> None:
         self.directory = directory
@@ -292,7 +292,13 @@ class Bundle:
         self._touch = False
         self.changed = False
         """Whether :meth:`save` has anything to write (an entry added or one unused)."""
-        if self.path is not None:
+        self._pending = self.path is not None
+        """The file is read when an entry is first asked for (a run may need none)."""
+
+    def _ensure_loaded(self) -> None:
+        if self._pending:
+            self._pending = False
+            assert self.path is not None
             self._load(self.path)
 
     @classmethod
@@ -333,6 +339,7 @@ class Bundle:
 
     def get(self, key: str) -> Any:
         """The value stored under ``key`` (a fresh copy), or :data:`MISS`."""
+        self._ensure_loaded()
         text = self._used.get(key)
         if text is None:
             text = self._loaded.get(key)
@@ -349,11 +356,13 @@ class Bundle:
 
     def forget(self, key: str) -> None:
         """Drop an entry its user found unusable (it is not written back)."""
+        self._ensure_loaded()
         if self._used.pop(key, None) is not None:
             self.changed = True
 
     def put(self, key: str, value: Any) -> bool:
         """Store ``value`` (JSON data) under ``key``; False (nothing stored) if it cannot be."""
+        self._ensure_loaded()
         import json
 
         try:
@@ -371,8 +380,8 @@ class Bundle:
         ``keep_unused``: keep the entries this run did not ask for (a run that used
         only part of a bundle, e.g. the ``.cfg`` data when its text was reused).
         """
-        if self.path is None or self.directory is None:
-            return
+        if self.path is None or self.directory is None or self._pending:
+            return  # nothing asked for, nothing to write
         if keep_unused:
             self._used = {**self._loaded, **self._used}
         if not self.changed and len(self._used) == len(self._loaded):
