@@ -62,7 +62,7 @@ else:
 
 MAGIC = b"carpool-templater-cache"
 MAX_BUNDLES = 256
-"""Bundles kept in a cache dir (each one templates dir or attributes dir)."""
+"""Bundles kept in a cache dir (each one templates dir, attributes dir or run's text)."""
 MAX_BUNDLE_BYTES = 64 << 20
 """A larger file is not read (nothing carpool writes comes near it)."""
 TOUCH_INTERVAL = 3600.0
@@ -113,11 +113,28 @@ def _yaml_origin() -> str | None:
     return None
 
 
-def _yaml_source(origin: str | None) -> bytes:
+def _yaml_files(origin: str | None) -> list[str]:
+    """PyYAML's ``__init__.py`` and its libyaml binding (which loader is used), if any."""
     if origin is None:
+        return []
+    directory = os.path.dirname(origin)
+    try:
+        names = sorted(n for n in os.listdir(directory) if n.startswith("_yaml"))
+    except OSError:
+        names = []
+    return [origin, *(os.path.join(directory, n) for n in names)]
+
+
+def _yaml_source(origin: str | None) -> bytes:
+    """What identifies the YAML loader: PyYAML's ``__init__.py``, and its binding's size."""
+    files = _yaml_files(origin)
+    if not files:
         return b"absent"
     try:
-        return _read(origin)
+        source = _read(files[0])
+        for path in files[1:]:
+            source += b"\0%s %d" % (os.path.basename(path).encode(), os.stat(path).st_size)
+        return source
     except OSError:
         return b"unreadable"
 
@@ -166,9 +183,7 @@ def _package_sources() -> tuple[str, ...]:
 
 def _remembered_version(memo_name: str, rels: tuple[str, ...], cache_dir: Path | None) -> str:
     origin = _yaml_origin()
-    paths = [os.path.join(_HERE, rel) for rel in rels]
-    if origin is not None:
-        paths.append(origin)
+    paths = [os.path.join(_HERE, rel) for rel in rels] + _yaml_files(origin)
     stamp = _stamp(paths)
     memo = None if cache_dir is None else Path(cache_dir) / memo_name
     if memo is not None:
