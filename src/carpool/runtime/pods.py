@@ -186,11 +186,14 @@ class PodStore:
 
     def create_embryo(self) -> tuple[Pod, PodLock]:
         """A new pod in ``prepare/``, exclusively locked by the caller."""
-        for state in STATES:
-            (self.root / state).mkdir(parents=True, exist_ok=True)
         pod_uuid = new_uuid()
         embryo = self.root / "embryo" / pod_uuid
-        embryo.mkdir(mode=0o700)
+        try:
+            embryo.mkdir(mode=0o700)
+        except FileNotFoundError:  # a new data dir: make every state dir once
+            for state in STATES:
+                (self.root / state).mkdir(parents=True, exist_ok=True)
+            embryo.mkdir(mode=0o700)
         (embryo / "pod-created").touch()
         lock = PodLock.acquire(embryo)
         if lock is None:  # pragma: no cover - nobody else knows this uuid yet
@@ -202,8 +205,11 @@ class PodStore:
     def move(self, pod: Pod, state: str) -> None:
         """Rename ``pod`` into ``state`` (the caller holds its lock)."""
         target = self.root / state / pod.uuid
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.rename(pod.path, target)
+        try:
+            os.rename(pod.path, target)
+        except FileNotFoundError:  # no state dir yet (or no pod: then this raises again)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(pod.path, target)
         pod.path = target
         pod.state_dir = state
 
