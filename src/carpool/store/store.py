@@ -203,7 +203,8 @@ class Store:
     # ----------------------------------------------------------------- locking
     @contextmanager
     def _shared(self) -> Iterator[None]:
-        self.layout.create()
+        if not os.path.isdir(self.layout.locks):  # made last: the others exist too
+            self.layout.create()  # (one stat instead of six mkdirs on every carpool run)
         with file_lock(self.layout.store_lock, shared=True):
             yield
 
