@@ -11,9 +11,7 @@ temp dir, checks both render byte-identical trees, then measures:
   CLI is timed *warm* (the cache holds this dir: the steady state of a container that
   restarts) and *cold* (a fresh data dir every run: the first start);
 * the same through the library alone (``run_templater(..., cache_dir=...)`` in a
-  ``python -c`` driver, no CLI layer), warm and cold, to see the templater's own share,
-  and warm with ``cache_outputs=True`` (the previous run's text reused: nothing is
-  parsed or executed, see ``carpool.templater.outputs``);
+  ``python -c`` driver, no CLI layer), warm and cold, to see the templater's own share;
 * in process: full directory renders per second through ``run_templater``.
 
 Run from the repo root: ``.venv/bin/python benchmarks/templater.py [--runs N]``.
@@ -266,10 +264,7 @@ from pathlib import Path
 from carpool import log
 log.set_threshold(log.WARNING)  # as the CLI does at its default level
 from carpool.templater import run_templater
-run_templater(
-    Path(sys.argv[1]), Path(sys.argv[2]), cache_dir=Path(sys.argv[3]),
-    cache_outputs=sys.argv[4:] == ["outputs"],
-)
+run_templater(Path(sys.argv[1]), Path(sys.argv[2]), cache_dir=Path(sys.argv[3]))
 """
 
 
@@ -320,10 +315,9 @@ def main() -> int:
         rendered = sum(1 for p in out_py.rglob("*") if p.is_file())
         print(f"{rendered} templates rendered, carpool (cold and warm cache) and Go identical")
 
-        keys = ("go", "cli warm", "cli cold", "lib warm", "lib cold", "lib reuse", "start")
-        times: dict[str, list[float]] = {k: [] for k in keys}
-        lib_reuse = str(warm_dir / "cache" / "templater-reuse")
-        subprocess.run([*driver, str(project), str(out_lib), lib_reuse, "outputs"], check=True)
+        times: dict[str, list[float]] = {
+            k: [] for k in ("go", "cli warm", "cli cold", "lib warm", "lib cold", "start")
+        }
         lib_warm = str(warm_dir / "cache" / "templater-lib")
         lib_cold = str(cold_dir / "cache" / "templater-lib")
         for _ in range(args.runs):
@@ -343,21 +337,14 @@ def main() -> int:
                 times[f"lib {kind}"].append(
                     time_command([*driver, str(project), str(out_lib), cache_dir])
                 )
-            shutil.rmtree(out_lib, ignore_errors=True)
-            argv = [*driver, str(project), str(out_lib), lib_reuse, "outputs"]
-            times["lib reuse"].append(time_command(argv))
-            problems = same_tree(out_lib, out_go)
-            if problems:
-                print("reused outputs differ:\n  " + "\n  ".join(problems[:10]))
-                return 1
         median = {k: statistics.median(v) for k, v in times.items()}
         go = median["go"]
         print(f"whole process, median of {args.runs} (go {go * 1000:.1f} ms):")
-        for key in ("cli warm", "cli cold", "lib warm", "lib cold", "lib reuse"):
+        for key in ("cli warm", "cli cold", "lib warm", "lib cold"):
             ratio = median[key] / go
             verdict = "met" if ratio <= TARGET_RATIO else "NOT met"
             print(
-                f"  carpool {key:9} {median[key] * 1000:6.1f} ms  {ratio:.2f}x go"
+                f"  carpool {key:8} {median[key] * 1000:6.1f} ms  {ratio:.2f}x go"
                 f"  (target <= {TARGET_RATIO:.1f}x: {verdict})"
             )
         startup = median["start"]

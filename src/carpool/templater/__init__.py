@@ -7,7 +7,7 @@ TEMPLATER_OVERRIDE -t / /dgr``.  The public API:
 ``render_dir(templates_dir, attributes, target, *, override_env=None,
 override_var="TEMPLATER_OVERRIDE", continue_on_error=False, exact_numbers=False,
 check_runner=None, trace=False, name_prefix=None, default_owner=None,
-cache_dir=None, cache_outputs=False) -> RenderReport``
+cache_dir=None) -> RenderReport``
     Resolve attributes (``attributes`` is one or more attribute dirs, merged in
     order, or a mapping of already merged attributes), merge the override variable's JSON
     from ``override_env`` (default ``os.environ``; ``base64,`` prefix allowed),
@@ -23,11 +23,7 @@ cache_dir=None, cache_outputs=False) -> RenderReport``
     ``cache_dir`` (e.g. ``<data dir>/cache/templater``) keeps parse trees and the
     data of YAML files across runs, keyed by content (:mod:`carpool.templater.cache`):
     a run of unchanged files neither parses a template nor imports ``yaml``.
-    ``None`` (the default) caches in memory only.  ``cache_outputs=True`` (with a
-    ``cache_dir`` and attribute dirs) also reuses the text of a previous run whose
-    inputs were all the same and which called no time-, environment- or
-    randomness-dependent function: no template is executed
-    (:mod:`carpool.templater.outputs`).
+    ``None`` (the default) caches in memory only.
 
 ``run_templater(dgr_dir, target, **same options)``
     The ``templater`` binary's contract: ``dgr_dir`` holds ``attributes/`` and
@@ -165,31 +161,8 @@ def render_dir(
     name_prefix: str | None = None,
     default_owner: tuple[int, int] | None = None,
     cache_dir: Path | None = None,
-    cache_outputs: bool = False,
 ) -> RenderReport:
     """Resolve attributes and render ``templates_dir`` into ``target`` (see module doc)."""
-    if cache_outputs and cache_dir is not None and not isinstance(attributes, Mapping):
-        from carpool.templater.outputs import render_reusing_outputs
-
-        if not isinstance(attributes, Path):
-            attributes = list(attributes)  # read twice if the text cannot be reused
-
-        report = render_reusing_outputs(
-            Path(templates_dir),
-            attributes,
-            Path(target),
-            cache_dir=Path(cache_dir),
-            environ=override_env,
-            override_var=override_var,
-            exact_numbers=exact_numbers,
-            continue_on_error=continue_on_error,
-            check_runner=check_runner,
-            trace=trace,
-            name_prefix=name_prefix,
-            default_owner=default_owner,
-        )
-        if report is not None:
-            return report
     resolved = resolve_attributes(
         attributes,
         override_var=override_var,
@@ -250,31 +223,11 @@ def run_templater(
     check_runner: CheckRunner | None = None,
     trace: bool = False,
     cache_dir: Path | None = None,
-    cache_outputs: bool = False,
 ) -> RenderReport:
     """dgr's ``templater [-c] [-o VAR] -t TARGET DIR``: ``DIR/attributes`` + ``DIR/templates``."""
     from carpool.templater.templates_dir import RenderReport
 
     dgr_dir = Path(dgr_dir)
-    if cache_outputs and cache_dir is not None:
-        from carpool.templater.outputs import render_reusing_outputs
-
-        report = render_reusing_outputs(
-            dgr_dir / "templates",
-            dgr_dir / "attributes",
-            Path(target),
-            cache_dir=Path(cache_dir),
-            environ=override_env,
-            override_var=override_var,
-            exact_numbers=exact_numbers,
-            continue_on_error=continue_on_error,
-            check_runner=check_runner,
-            trace=trace,
-            name_prefix=f"{dgr_dir}/templates",
-            default_owner=None,
-        )
-        if report is not None:
-            return report
     resolved = resolve_attributes(
         dgr_dir / "attributes",
         override_var=override_var,

@@ -37,7 +37,6 @@ from carpool.log import get_logger
 
 if TYPE_CHECKING:
     from carpool.templater.cache import Bundle
-    from carpool.templater.outputs import RunRecord
 
 log = get_logger(__name__)
 
@@ -185,12 +184,10 @@ def merge_attribute_files(
     exact_numbers: bool = False,
     contents: list[bytes | OSError] | None = None,
     cache: Bundle | None = None,
-    record: RunRecord | None = None,
 ) -> dict[str, Any]:
     """Merge attribute files in order and resolve ``default``/``override`` (steps 2-3).
 
     ``contents``: the files' bytes (or the error reading them), if already read.
-    ``record`` notes whether a warning was logged.
     """
     files = list(files)
     if contents is None:
@@ -206,8 +203,6 @@ def merge_attribute_files(
         if "default" in data:
             if data["default"] is None:
                 log.warning("%s: empty 'default:' discards the defaults merged before it", path)
-                if record is not None:
-                    record.warned = True
             default_source = str(path)
         merge_maps(accumulator, data)
     return resolve_sections(accumulator, default_source)
@@ -290,16 +285,12 @@ def default_override_var(environ: Mapping[str, str]) -> str:
 
 
 def template_attributes(
-    attributes: dict[str, Any],
-    *,
-    exact_numbers: bool = False,
-    cache: Bundle | None = None,
-    used: set[str] | None = None,
+    attributes: dict[str, Any], *, exact_numbers: bool = False, cache: Bundle | None = None
 ) -> Any:
     """One templating pass over every string value (step 5); returns a new structure.
 
     ``cache``: a persistent cache bundle for the parses of the values and the YAML
-    reading of what they render to.  ``used`` receives the functions they call.
+    reading of what they render to.
     """
     from carpool.templater.functions import attribute_template
 
@@ -309,7 +300,7 @@ def template_attributes(
         if isinstance(value, list):
             return [visit(v) for v in value]
         if isinstance(value, str) and "{{" in value:
-            rendered = attribute_template(value, attributes, cache=cache, used=used)
+            rendered = attribute_template(value, attributes, cache=cache)
             if rendered != value:
                 return _reparse(value, rendered, exact_numbers=exact_numbers, cache=cache)
         return value
@@ -334,18 +325,13 @@ def resolve_attributes(
     environ: Mapping[str, str] | None = None,
     exact_numbers: bool = False,
     cache_dir: Path | None = None,
-    files: list[Path] | None = None,
-    contents: list[bytes | OSError] | None = None,
-    record: RunRecord | None = None,
 ) -> dict[str, Any]:
     """Attributes exactly as templates see them: merged, overridden, templated.
 
     With ``cache_dir`` the files' data, the parses of templated values and the YAML
     they render to come from (and go to) the persistent cache (see
     :mod:`carpool.templater.cache`), in a bundle named after the files' contents.
-    Already merged attributes (a mapping) are not cached across runs.  ``files`` and
-    ``contents``: the attribute files of ``directories`` and their bytes, if already
-    listed and read; ``record`` notes the functions called and any warning.
+    Already merged attributes (a mapping) are not cached across runs.
     """
     cache: Bundle | None = None
     if isinstance(directories, Mapping):
@@ -353,9 +339,8 @@ def resolve_attributes(
 
         merged: dict[str, Any] = copy.deepcopy(dict(directories))
     else:
-        if files is None or contents is None:
-            files = _attribute_files(directories)
-            contents = _read_files(files)
+        files = _attribute_files(directories)
+        contents = _read_files(files)
         if cache_dir is not None:
             from carpool.templater.cache import Bundle
 
@@ -363,12 +348,11 @@ def resolve_attributes(
             inputs += [c if isinstance(c, bytes) else None for c in contents]
             cache = Bundle.open(cache_dir, "attributes", inputs)
         merged = merge_attribute_files(
-            files, exact_numbers=exact_numbers, contents=contents, cache=cache, record=record
+            files, exact_numbers=exact_numbers, contents=contents, cache=cache
         )
     env = os.environ if environ is None else environ
     merged = apply_override(merged, override_var, env, exact_numbers=exact_numbers)
-    used = None if record is None else record.used_funcs
-    result = template_attributes(merged, exact_numbers=exact_numbers, cache=cache, used=used)
+    result = template_attributes(merged, exact_numbers=exact_numbers, cache=cache)
     assert isinstance(result, dict)
     if cache is not None:
         cache.save()

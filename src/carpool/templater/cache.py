@@ -7,8 +7,7 @@ cache dir (the CLI's ``<data dir>/cache/templater``) in **bundles**:
 
 * a bundle is one file holding the entries one run used — the parse trees of one
   templates dir, or the data of one attributes dir's files (plus what the run derived
-  from them: attribute values that were templates, ``.cfg`` files), or with
-  ``cache_outputs`` the text a whole run rendered (:mod:`carpool.templater.outputs`);
+  from them: attribute values that were templates, ``.cfg`` files);
 * it is named after a digest of *all* its inputs (every source's name and bytes, the
   cache version, the mode), so a second run of the same dir opens exactly one file,
   and two images' dirs (or two pods' copies of one image) never share or fight over a
@@ -62,7 +61,7 @@ else:
 
 MAGIC = b"carpool-templater-cache"
 MAX_BUNDLES = 256
-"""Bundles kept in a cache dir (each one templates dir, attributes dir or run's text)."""
+"""Bundles kept in a cache dir (each one templates dir or attributes dir)."""
 MAX_BUNDLE_BYTES = 64 << 20
 """A larger file is not read (nothing carpool writes comes near it)."""
 TOUCH_INTERVAL = 3600.0
@@ -84,8 +83,6 @@ VERSION_SOURCES = (
 
 VERSION_MEMO = "version"
 """The file of a cache dir remembering the cache version of the sources it was made by."""
-OUTPUTS_VERSION_MEMO = "version-outputs"
-"""The same for :func:`outputs_version`."""
 
 MISS: Any = object()
 """What :meth:`Bundle.get` returns for a key it does not hold."""
@@ -147,45 +144,12 @@ def cache_version(cache_dir: Path | None = None) -> str:
     ctime (which any write changes), and taken from there while those are the same.
     """
     global _version
-    if _version is None:
-        _version = version = _remembered_version(VERSION_MEMO, VERSION_SOURCES, cache_dir)
-        return version
-    return _version
-
-
-_outputs_version: str | None = None
-
-
-def outputs_version(cache_dir: Path | None = None) -> str:
-    """Like :func:`cache_version`, over *every* source of the templater package.
-
-    Rendered outputs depend on all of it (executor, functions, attribute merging,
-    rendering rules), not only on what shapes parse trees and YAML data.
-    """
-    global _outputs_version
-    if _outputs_version is None:
-        rels = _package_sources()
-        _outputs_version = version = _remembered_version(OUTPUTS_VERSION_MEMO, rels, cache_dir)
-        return version
-    return _outputs_version
-
-
-def _package_sources() -> tuple[str, ...]:
-    rels: list[str] = []
-    for directory, dirs, files in os.walk(_HERE):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(("_", ".")))
-        rel_dir = os.path.relpath(directory, _HERE)
-        for name in sorted(files):
-            if name.endswith(".py"):
-                rels.append(name if rel_dir == "." else f"{rel_dir}/{name}")
-    return tuple(rels)
-
-
-def _remembered_version(memo_name: str, rels: tuple[str, ...], cache_dir: Path | None) -> str:
+    if _version is not None:
+        return _version
     origin = _yaml_origin()
-    paths = [os.path.join(_HERE, rel) for rel in rels] + _yaml_files(origin)
+    paths = [os.path.join(_HERE, rel) for rel in VERSION_SOURCES] + _yaml_files(origin)
     stamp = _stamp(paths)
-    memo = None if cache_dir is None else Path(cache_dir) / memo_name
+    memo = None if cache_dir is None else Path(cache_dir) / VERSION_MEMO
     if memo is not None:
         content = read_regular_file(memo, 200)
         remembered = [] if content is None else content[0].split()
@@ -195,8 +159,9 @@ def _remembered_version(memo_name: str, rels: tuple[str, ...], cache_dir: Path |
             and len(remembered[1]) == 64
             and all(c in b"0123456789abcdef" for c in remembered[1])
         ):
-            return remembered[1].decode()
-    version = compute_version(_HERE, _yaml_source(origin), rels)
+            _version = version = remembered[1].decode()
+            return version
+    _version = version = compute_version(_HERE, _yaml_source(origin))
     if memo is not None:
         try:
             from carpool.fsutil import atomic_write_bytes
@@ -252,13 +217,11 @@ def _stamp(paths: list[str]) -> str:
     return digest(*parts)
 
 
-def compute_version(
-    package_dir: str, yaml_source: bytes, rels: tuple[str, ...] = VERSION_SOURCES
-) -> str:
-    """The cache version of the templater sources ``rels`` under ``package_dir``."""
+def compute_version(package_dir: str, yaml_source: bytes) -> str:
+    """The cache version of the templater sources under ``package_dir``."""
     h = sha256(MAGIC)
     h.update(f"{sys.implementation.cache_tag} {sys.version_info[:3]}".encode())
-    for rel in rels:
+    for rel in VERSION_SOURCES:
         data = _read(os.path.join(package_dir, rel))
         h.update(b"\0%d:%s\0" % (len(data), rel.encode()))
         h.update(data)
@@ -389,16 +352,10 @@ class Bundle:
             self.changed = True
         return True
 
-    def save(self, *, keep_unused: bool = False) -> None:
-        """Write the used entries back if anything changed; errors are ignored.
-
-        ``keep_unused``: keep the entries this run did not ask for (a run that used
-        only part of a bundle, e.g. the ``.cfg`` data when its text was reused).
-        """
+    def save(self) -> None:
+        """Write the used entries back if anything changed; errors are ignored."""
         if self.path is None or self.directory is None or self._pending:
             return  # nothing asked for, nothing to write
-        if keep_unused:
-            self._used = {**self._loaded, **self._used}
         if not self.changed and len(self._used) == len(self._loaded):
             if self._touch:
                 self._touch = False

@@ -316,7 +316,6 @@ class TemplatesDir:
         name_prefix: str | None = None,
         default_owner: tuple[int, int] | None = None,
         cache_dir: Path | None = None,
-        load_partials: bool = True,
     ) -> None:
         self.source = source
         self.default_owner = default_owner
@@ -324,22 +323,15 @@ class TemplatesDir:
         self.prefix = str(source) if name_prefix is None else name_prefix
         self.partials: Any = None
         self._shared_has_template_funcs = False
-        self._partial_sources = self._scan_partials()
+        partials = self._scan_partials()
         self._steps: list[_Step] = []
         self._scan(source, "")
-        self.used_funcs: set[str] = set()
-        """Every function the templates parsed so far may call."""
-        self.outputs: list[list[str]] | None = None
-        """Set to a list to collect ``[output path, text]`` of each file rendered."""
-        self._last_output = ""
         self.cache: Bundle | None = None
         if cache_dir is not None:
             from carpool.templater.cache import Bundle
 
-            inputs = self.cache_inputs()
-            self.cache = Bundle.open(cache_dir, "templates", inputs)
-        if load_partials:
-            self.load_partials()
+            self.cache = Bundle.open(cache_dir, "templates", self._cache_inputs(partials))
+        self._load_partials(partials)
 
     def _scan_partials(self) -> list[tuple[str, str]]:
         """``(template name, text)`` of the ``*.partial`` files, in name order."""
@@ -390,47 +382,28 @@ class TemplatesDir:
                 _File(source, child_rel, out_rel, content, file_mode, "", has_cfg=has_cfg)
             )
 
-    def cache_inputs(self) -> list[str | bool | None]:
+    def _cache_inputs(self, partials: list[tuple[str, str]]) -> list[str | bool | None]:
         """What names this dir's cache bundle: the name prefix and every template's text."""
         inputs: list[str | bool | None] = [self.prefix]
-        for name, content in self._partial_sources:
+        for name, content in partials:
             inputs += ("partial", name, content)
         for step in self._steps:
             if isinstance(step, _File):
-                inputs += ("file", step.rel, step.out_rel, step.content)
-            elif isinstance(step, _Dir):
-                inputs += ("dir", step.rel)
-            else:
-                inputs += ("unreadable dir", step.message)
+                inputs += ("file", step.rel, step.content)
         return inputs
 
-    def fully_read(self) -> bool:
-        """Whether every dir could be listed and every template read."""
-        return all(
-            isinstance(step, _Dir) or (isinstance(step, _File) and step.content is not None)
-            for step in self._steps
-        )
-
-    def load_partials(self) -> None:
-        """Parse the ``*.partial`` files (done when the object is made, unless told not to)."""
+    def _load_partials(self, partials: list[tuple[str, str]]) -> None:
         from carpool.templater.engine import Template
         from carpool.templater.functions import shared_function_map
 
         funcs = shared_function_map("partial")
-        for name, content in self._partial_sources:
+        for name, content in partials:
             if self.partials is None:
                 template = Template(name).funcs(funcs)
             else:
                 template = self.partials.new(name).funcs(funcs)
             template.parse(cleanup_template(content), cache=self.cache)
-            self._note_used(template)
             self.partials = template
-
-    def _note_used(self, template: Any) -> None:
-        if template.tree is not None:
-            self.used_funcs |= template.tree.used_funcs
-        else:  # cannot tell what it calls
-            self.used_funcs.add("<unknown>")
 
     def render(
         self,
@@ -476,68 +449,8 @@ class TemplatesDir:
                 log.error("%s", warning)
                 report.failures.append(warning)
             report.rendered.append(destination)
-            if self.outputs is not None:
-                self.outputs.append([step.out_rel, self._last_output])
         if self.cache is not None:
             self.cache.save()
-        return report
-
-    def write_outputs(
-        self,
-        outputs: list[Any],
-        target: Path,
-        *,
-        check_runner: CheckRunner | None = None,
-        trace: bool = False,
-    ) -> RenderReport | None:
-        """Write texts an earlier run of the same templates rendered, as :meth:`render` would.
-
-        Directories, modes, owners (``.cfg``) and check commands are handled exactly as
-        in :meth:`render`; only parsing and executing are skipped.  ``None`` (nothing
-        written) if ``outputs`` does not match this dir's templates one for one.
-        """
-        files = [step for step in self._steps if isinstance(step, _File)]
-        if not self.fully_read() or len(outputs) != len(files):
-            return None
-        for file, item in zip(files, outputs, strict=True):
-            if (
-                type(item) is not list
-                or len(item) != 2
-                or item[0] != file.out_rel
-                or type(item[1]) is not str
-            ):
-                return None
-        texts = iter(outputs)
-        report = RenderReport()
-        for step in self._steps:
-            if isinstance(step, _Dir):
-                dst = target / step.rel if step.rel else target
-                try:
-                    os.makedirs(dst, mode=step.mode, exist_ok=True)
-                except OSError as exc:
-                    raise TemplateError(f"{exc.filename or dst}: {exc.strerror}") from exc
-                continue
-            assert isinstance(step, _File)
-            output = next(texts)[1]
-            destination = target / step.out_rel
-            if step.has_cfg:
-                config = load_config(step.source, step.mode, self.default_owner, self.cache)
-            else:
-                owner = self.default_owner
-                uid, gid = owner if owner is not None else (os.getuid(), os.getgid())
-                config = TemplateConfig(uid, gid, step.mode)
-            log.debug("writing %s -> %s (rendered before)", step.source, destination)
-            if trace:
-                log.info("%s:\n%s", destination, output)
-            try:
-                write_atomically(destination, output, config.mode, config.uid, config.gid)
-            except OSError as exc:
-                raise TemplateError(f"{destination}: cannot write: {exc.strerror}") from exc
-            if config.check_cmd:
-                (check_runner or default_check_runner)(config.check_cmd, destination)
-            report.rendered.append(destination)
-        if self.cache is not None:
-            self.cache.save(keep_unused=True)  # the parse trees were not needed this time
         return report
 
     def _render_step(
@@ -626,7 +539,6 @@ class TemplatesDir:
         else:
             template = Template(name).new(name).funcs(shared_function_map("template"))
         template.parse(cleanup_template(content), cache=self.cache)
-        self._note_used(template)
         if has_cfg:
             config = load_config(source, file_mode, self.default_owner, self.cache)
         else:
@@ -634,7 +546,7 @@ class TemplatesDir:
             uid, gid = owner if owner is not None else (os.getuid(), os.getgid())
             config = TemplateConfig(uid, gid, file_mode)
         log.debug("templating %s -> %s", source, destination)
-        output = self._last_output = finish_output(template.execute(attributes))
+        output = finish_output(template.execute(attributes))
         if trace:
             log.info("%s:\n%s", destination, output)
         warning = None

@@ -64,73 +64,6 @@ def _function_map(context: Context) -> dict[str, Callable[..., Any]]:
     raise ValueError(f"unknown function context {context!r}")
 
 
-NONDETERMINISTIC = frozenset(
-    {
-        # time and the local time zone
-        "date",
-        "dateInZone",
-        "date_in_zone",
-        "dateModify",
-        "date_modify",
-        "datetime",
-        "htmlDate",
-        "htmlDateInZone",
-        "now",
-        # the process environment
-        "env",
-        "expandenv",
-        # randomness (and keys made by openssl)
-        "randAlpha",
-        "randAlphaNum",
-        "randAscii",
-        "randNumeric",
-        "random",
-        "shuffle",
-        "uuidv4",
-        "genPrivateKey",
-        "derivePassword",
-    }
-)
-"""Functions (of any context) whose result is not a function of their arguments.
-
-A run of templates calling none of these renders the same text from the same
-templates and attributes, which is what lets :mod:`carpool.templater.outputs` reuse
-a previous run's text.  Every function name must be in this set or in
-:data:`DETERMINISTIC` (a test holds them to it), so a new function is not assumed
-repeatable by default.
-"""
-
-DETERMINISTIC = frozenset(
-    {
-        # Go's builtins
-        "and", "call", "eq", "ge", "gt", "html", "index", "js", "le", "len", "lt", "ne",
-        "not", "or", "print", "printf", "println", "slice", "urlquery",
-        # gtf, sprig and dgr
-        "HowDeep", "IsMapFirst", "IsMapLast", "abbrev", "abbrevboth", "add", "add1",
-        "apnumber", "append", "atoi", "b32dec", "b32enc", "b64dec", "b64enc", "base",
-        "biggest", "camelcase", "capfirst", "cat", "ceil", "cell", "center", "clean",
-        "coalesce", "compact", "contains", "default", "dict", "dir", "div", "divisibleby",
-        "empty", "ext", "fail", "filesizeformat", "first", "float64", "floor", "has",
-        "hasKey", "hasPrefix", "hasSuffix", "hello", "howDeep", "ifOrDef", "indent",
-        "initial", "initials", "int", "int64", "intcomma", "isAbs", "isArray", "isKind",
-        "isMap", "isMapFirst", "isMapLast", "isNil", "isString", "isType", "join", "json",
-        "jsonArray", "keys", "kindIs", "kindOf", "last", "length", "lengthis", "list",
-        "ljust", "lower", "max", "merge", "min", "mod", "mul", "nospace", "omit", "orDef",
-        "orDefs", "ordinal", "pairs", "pick", "pluck", "plural", "pluralize", "prepend",
-        "push", "quote", "regexFind", "regexFindAll", "regexMatch", "regexReplaceAll",
-        "regexReplaceAllLiteral", "regexSplit", "repeat", "replace", "rest", "reverse",
-        "rjust", "round", "semver", "semverCompare", "set", "sha256sum", "snakecase",
-        "sortAlpha", "split", "splitList", "squote", "striptags", "sub", "substr",
-        "swapcase", "title", "toJson", "toLower", "toPrettyJson", "toString", "toStrings",
-        "toUpper", "toYaml", "trim", "trimAll", "trimPrefix", "trimSuffix", "trimall",
-        "trunc", "truncatechars", "tuple", "typeIs", "typeIsLike", "typeOf", "uniq",
-        "unset", "until", "untilStep", "untitle", "upper", "urlencode", "without",
-        "wordcount", "wrap", "wrapWith", "yesno",
-    }
-)  # fmt: skip
-"""Functions whose result depends only on their arguments (and the data they are given)."""
-
-
 def function_map(context: Context = "template") -> dict[str, Callable[..., Any]]:
     """The functions a template parsed in ``context`` can call (a fresh copy)."""
     return dict(_function_map(context))
@@ -153,21 +86,13 @@ def gtf_functions() -> dict[str, Callable[..., Any]]:
     return dict(_gtf())
 
 
-def attribute_template(
-    text: str, data: Any, *, cache: Bundle | None = None, used: set[str] | None = None
-) -> str:
+def attribute_template(text: str, data: Any, *, cache: Bundle | None = None) -> str:
     """Render one attribute value as dgr does: a template named ``""``, dgr+gtf functions.
 
     ``cache``: a persistent cache bundle that may hold the parse of ``text``.
-    ``used`` receives the names of the functions ``text`` calls.
     """
     from carpool.templater.engine import Template
 
     template = Template("").funcs(_function_map("attribute"))
     template.parse(text, cache=cache)
-    if used is not None:
-        if template.tree is not None:
-            used |= template.tree.used_funcs
-        else:
-            used.add("<unknown>")
     return template.execute(data)
