@@ -58,7 +58,8 @@ def build_aci(
 ) -> Path:
     """An uncompressed ACI with busybox at /bin/busybox and applet links in /bin.
 
-    ``files`` maps an absolute path to (content, mode, uid, gid); ``dirs`` to (mode, uid, gid).
+    ``files`` maps an absolute path to (content, mode, uid, gid); ``dirs`` to (mode, uid, gid)
+    (also for ``/bin``, ``/etc``, ``/tmp`` and ``/root``, which are always there).
     """
     if app is None:
         app = {"exec": ["/bin/true"]}
@@ -77,8 +78,10 @@ def build_aci(
         info = tarfile.TarInfo("manifest")
         info.size, info.mode = len(data), 0o644
         add(info, data)
-        for d in ("rootfs", "rootfs/bin", "rootfs/etc", "rootfs/tmp", "rootfs/root"):
-            directory(d, 0o1777 if d.endswith("tmp") else 0o755)
+        standard = {"/bin": 0o755, "/etc": 0o755, "/tmp": 0o1777, "/root": 0o755}
+        directory("rootfs")
+        for d, mode in standard.items():
+            directory("rootfs" + d, *(dirs or {}).get(d, (mode, 0, 0)))
         body = BUSYBOX.read_bytes()
         info = tarfile.TarInfo("rootfs/bin/busybox")
         info.size, info.mode = len(body), 0o755
@@ -100,8 +103,9 @@ def build_aci(
         }
         made = {"/", "/bin", "/etc", "/tmp", "/root"}
         for dpath, (mode, uid, gid) in sorted((dirs or {}).items()):
-            directory("rootfs" + dpath, mode, uid, gid)
-            made.add(dpath)
+            if dpath not in standard:
+                directory("rootfs" + dpath, mode, uid, gid)
+                made.add(dpath)
         for fpath, (content, mode, uid, gid) in sorted({**etc, **(files or {})}.items()):
             parent = fpath.rsplit("/", 1)[0]
             parts = parent.strip("/").split("/")

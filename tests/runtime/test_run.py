@@ -435,3 +435,18 @@ def test_lone_container_gets_its_namespaces_from_runc(
     config = json.loads((pod_dir / "apps" / "busybox" / "oci" / "main" / "config.json").read_text())
     assert {"type": "network"} in config["linux"]["namespaces"]
     assert config["hostname"] == "lone"
+
+
+def test_lone_container_rootfs_keeps_the_image_etc_attributes(carpool: Cli, tmp_path: Path) -> None:
+    """carpool writes /etc/hostname into the upper dir itself (runc mounts the overlay):
+    the /etc it makes there must look like the image's, as overlayfs's copy-up would."""
+    aci = build_aci(tmp_path / "etc.aci", name="example.com/odd-etc", dirs={"/etc": (0o751, 1, 1)})
+    carpool("fetch", aci)
+    script = "stat -c '%a %u %g' /etc; cat /etc/hostname; grep odd /etc/hosts; touch /etc/new"
+    proc = carpool(
+        "run", *NONE, "--hostname", "odd", "example.com/odd-etc",
+        "--exec", "/bin/sh", "--", "-c", script,
+    )  # fmt: skip
+    lines = proc.stdout.splitlines()
+    assert lines[:2] == ["751 1 1", "odd"]
+    assert "odd" in lines[2]

@@ -6,7 +6,8 @@ joining UTS, IPC and network namespaces that carpool pins with bind mounts
 (:mod:`carpool.runtime.namespaces`), each app on its own overlay rootfs whose lower
 dir is the store's rendered tree.  A pod that is a single container and on no CNI
 network has nobody to share them with: runc creates its namespaces (hostname and
-sysctls from the bundle) and nothing is pinned.
+sysctls from the bundle) and mounts the overlay itself, so nothing is pinned or mounted
+in carpool's namespace.
 
 Library entry points (all in :mod:`carpool.runtime.lifecycle`):
 
@@ -22,7 +23,8 @@ Library entry points (all in :mod:`carpool.runtime.lifecycle`):
 On-disk layout of a pod: ``pod`` (pod manifest), ``pod-created``, ``started``,
 ``runtime.json`` (trees and run options), ``apps/<app>/{upper,work,oci/<step>,log,exit}``,
 ``sharedVolumes/<volume>``, and ``mounts/`` (a private bind mount holding the pinned
-namespaces ``mounts/ns/{uts,ipc,net}`` and the app rootfs ``mounts/apps/<app>``).
+namespaces ``mounts/ns/{uts,ipc,net}`` and the app rootfs ``mounts/apps/<app>``; for a
+lone container a plain directory, ``mounts/apps/<app>`` being where runc mounts ``/``).
 runc state lives in ``<data dir>/runc``; cgroups in ``/carpool/<uuid>/<app>``.
 
 Networking plugs in through :func:`carpool.runtime.network.register_backend`.

@@ -1,14 +1,19 @@
 """The few Linux system calls Python's standard library lacks (mount, umount, unshare).
 
-Calling them through ctypes keeps ``carpool run`` free of helper subprocesses.
+Calling them through ctypes keeps ``carpool run`` free of helper subprocesses.  ctypes
+is imported on the first call (~3 ms on a slow host): a lone container's ``carpool
+run`` makes no mount itself (runc mounts its rootfs) and never loads it.
 """
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import os
 from functools import cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import ctypes
 
 MS_RDONLY = 1
 MS_BIND = 4096
@@ -24,16 +29,26 @@ CLONE_NEWNET = 0x40000000
 def _libc() -> ctypes.CDLL:
     # The C library Python itself is linked against (dlopen(NULL)): looking it up with
     # ctypes.util.find_library would run ``ldconfig -p`` in a subprocess on every run.
+    import ctypes
+
     return ctypes.CDLL(None, use_errno=True)
+
+
+def _errno() -> int:
+    import ctypes
+
+    return ctypes.get_errno()
 
 
 def _check(result: int, what: str) -> None:
     if result != 0:
-        code = ctypes.get_errno()
+        code = _errno()
         raise OSError(code, f"{what}: {os.strerror(code)}")
 
 
 def mount(source: str, target: str, fstype: str | None, flags: int, data: str | None) -> None:
+    import ctypes
+
     _check(
         _libc().mount(
             source.encode(),
@@ -48,16 +63,20 @@ def mount(source: str, target: str, fstype: str | None, flags: int, data: str | 
 
 def umount(target: str, *, detach: bool = False) -> bool:
     """Unmount ``target``; False if nothing was mounted there."""
+    import ctypes
+
     flags = UMOUNT_NOFOLLOW | (MNT_DETACH if detach else 0)
     if _libc().umount2(target.encode(), ctypes.c_int(flags)) == 0:
         return True
-    code = ctypes.get_errno()
+    code = _errno()
     if code in (errno.EINVAL, errno.ENOENT):
         return False
     raise OSError(code, f"umount {target}: {os.strerror(code)}")
 
 
 def unshare(flags: int) -> None:
+    import ctypes
+
     _check(_libc().unshare(ctypes.c_int(flags)), "unshare")
 
 

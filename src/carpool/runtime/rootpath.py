@@ -65,3 +65,52 @@ def write_file(
         os.fchmod(fd, mode)
     finally:
         os.close(fd)
+
+
+def write_layered(
+    lower: Path,
+    upper: Path,
+    path: str,
+    data: bytes,
+    *,
+    mode: int = 0o644,
+    uid: int = 0,
+    gid: int = 0,
+) -> None:
+    """:func:`write_file` into an overlay that is not mounted yet: into its ``upper`` dir.
+
+    ``path`` is resolved in ``lower`` (the image), as the mounted overlay would resolve
+    it; the directories leading to it are created in ``upper`` with the mode, owner and
+    times of their ``lower`` counterparts, as overlayfs's copy-up makes them (an upper
+    directory's attributes are the merged directory's).  The file replaces whatever
+    non-directory the image has there.  The overlay must not be mounted meanwhile.
+    """
+    import stat
+
+    name = os.path.basename(path.rstrip("/"))
+    parent = resolve(lower, os.path.dirname(path.rstrip("/")) or "/")
+    below, above = lower, upper
+    for part in parent.relative_to(lower).parts:
+        below, above = below / part, above / part
+        if os.path.isdir(above):
+            continue
+        try:
+            st: os.stat_result | None = os.lstat(below)
+        except FileNotFoundError:
+            st = None
+        if st is not None and not stat.S_ISDIR(st.st_mode):
+            raise RuntimeFailure(f"cannot write {path} in the app: {part} is not a directory")
+        os.mkdir(above, 0o755)
+        if st is not None:
+            os.chown(above, st.st_uid, st.st_gid)
+            os.chmod(above, stat.S_IMODE(st.st_mode))
+            os.utime(above, ns=(st.st_atime_ns, st.st_mtime_ns))
+    if (parent / name).is_dir() and not (parent / name).is_symlink():
+        raise RuntimeFailure(f"cannot write {path} in the app: it is a directory")
+    fd = os.open(above / name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, mode)
+    try:
+        os.write(fd, data)
+        os.fchown(fd, uid, gid)
+        os.fchmod(fd, mode)
+    finally:
+        os.close(fd)

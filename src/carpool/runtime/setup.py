@@ -1,9 +1,10 @@
 """Turning a prepared pod into runnable containers, and tearing it all down again.
 
-:func:`setup` pins the pod's namespaces (unless the pod is a single container, which
-runc gives its own), creates its cgroup parent, mounts each app's overlay rootfs,
-writes ``/etc/hostname``, ``/etc/hosts`` and ``/etc/resolv.conf`` into the app's upper
-layer and writes one OCI bundle per container (pre-start steps, the app, post-stop).
+:func:`setup` pins the pod's namespaces, creates its cgroup parent, mounts each app's
+overlay rootfs, writes ``/etc/hostname``, ``/etc/hosts`` and ``/etc/resolv.conf`` into
+the app's upper layer and writes one OCI bundle per container (pre-start steps, the app,
+post-stop).  A pod that is a single container needs neither pinning nor a mount in
+carpool's namespace: runc creates its namespaces and mounts its overlay as ``/``.
 :func:`teardown` undoes every piece of it and is safe to call any number of times, from
 any process.
 """
@@ -13,6 +14,8 @@ from __future__ import annotations
 import errno
 import json
 import os
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +26,10 @@ from carpool.oci.spec import (
     MASKED_PATHS,
     READONLY_PATHS,
     ContainerSettings,
+    Mount,
     Namespace,
     build_config,
+    default_mounts,
 )
 from carpool.runtime import cgroups, linux, network, rootpath, users, volumes
 from carpool.runtime.isolators import app_isolation, pod_isolation
@@ -32,6 +37,8 @@ from carpool.runtime.options import RunOptions
 from carpool.runtime.pods import Pod
 
 log = get_logger(__name__)
+
+_Writer = Callable[[str, bytes], None]  # writes a file at a path inside an app's rootfs
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 DGR_BUSYBOX = "/dgr/bin/busybox"
@@ -139,6 +146,25 @@ def _mounts_dir(pod: Pod) -> Path:
     return path
 
 
+def _overlay_dirs(tree: Path, app_dir: Path, rootfs: Path) -> tuple[Path, Path]:
+    """The app's upper and work dirs, and the (empty) mount point ``rootfs``, made."""
+    upper, work = app_dir / "upper", app_dir / "work"
+    for path in (upper, work, rootfs):
+        path.mkdir(parents=True, exist_ok=True)
+    if not tree.is_dir():
+        raise RuntimeFailure(f"rendered image tree {tree} is missing")
+    return upper, work
+
+
+def _volatile() -> bool:
+    """Whether overlayfs takes ``volatile`` (Linux 5.10+)."""
+    release = os.uname().release.split(".")
+    try:
+        return (int(release[0]), int(release[1])) >= (5, 10)
+    except (IndexError, ValueError):
+        return False
+
+
 def _mount_overlay(tree: Path, app_dir: Path, rootfs: Path) -> Path:
     """Mount the app's rootfs: the rendered tree under a writable upper dir.
 
@@ -149,11 +175,7 @@ def _mount_overlay(tree: Path, app_dir: Path, rootfs: Path) -> Path:
     garbage), so nothing is lost; volumes are bind mounts and stay durable.  Older
     kernels refuse the option and get the plain mount.
     """
-    upper, work = app_dir / "upper", app_dir / "work"
-    for path in (upper, work, rootfs):
-        path.mkdir(parents=True, exist_ok=True)
-    if not tree.is_dir():
-        raise RuntimeFailure(f"rendered image tree {tree} is missing")
+    upper, work = _overlay_dirs(tree, app_dir, rootfs)
     options = f"lowerdir={tree},upperdir={upper},workdir={work}"
     try:
         try:
@@ -167,16 +189,29 @@ def _mount_overlay(tree: Path, app_dir: Path, rootfs: Path) -> Path:
     return rootfs
 
 
-def _hosts(rootfs: Path, hostname: str, pod_dir: Path) -> None:
-    existing = rootpath.read_text(rootfs, "/etc/hosts")
-    text = network.hosts(existing, hostname, pod_dir)
-    rootpath.write_file(rootfs, "/etc/hosts", text.encode())
+def _overlay_for_runc(tree: Path, app_dir: Path, rootfs: Path) -> Mount:
+    """A lone container's rootfs, for runc to mount as the container's ``/``.
+
+    runc mounts it inside the container's mount namespace (on the empty ``rootfs``
+    before ``pivot_root``), so carpool makes no mount at all: no ctypes import, no
+    mount and unmount system calls, and nothing to leak if carpool is killed (the
+    overlay goes with the container's namespace).  Until then the upper dir is written
+    directly (:func:`rootpath.write_layered`).  Volatile as in :func:`_mount_overlay`.
+    """
+    upper, work = _overlay_dirs(tree, app_dir, rootfs)
+    options = [f"lowerdir={tree}", f"upperdir={upper}", f"workdir={work}"]
+    return Mount("/", "overlay", "overlay", options + (["volatile"] if _volatile() else []))
 
 
-def _resolv_conf(rootfs: Path, opts: RunOptions, pod_dir: Path) -> None:
+def _hosts(view: Path, write: _Writer, hostname: str, pod_dir: Path) -> None:
+    existing = rootpath.read_text(view, "/etc/hosts")
+    write("/etc/hosts", network.hosts(existing, hostname, pod_dir).encode())
+
+
+def _resolv_conf(write: _Writer, opts: RunOptions, pod_dir: Path) -> None:
     data = network.resolv_conf(opts.dns, opts.dns_search, opts.dns_opt, opts.net, pod_dir)
     if data is not None:
-        rootpath.write_file(rootfs, "/etc/resolv.conf", data)
+        write("/etc/resolv.conf", data)
 
 
 def app_environment(
@@ -273,10 +308,10 @@ def setup(data_dir: Path, pod: Pod, opts: RunOptions) -> list[AppPlan]:
     hostname = opts.hostname or default_hostname(pod.uuid)
 
     cgroups.apply_pod_limits(pod.uuid, pod_iso.resources)
-    mounts_dir = _mounts_dir(pod)
-    own_namespaces = _one_container(manifest, trees, opts.net)
+    lone = _one_container(manifest, trees, opts.net)
     shared = [Namespace("mount"), Namespace("pid")]
-    if own_namespaces:  # new ones from runc, set up from the bundle's hostname and sysctl
+    if lone:  # runc makes its namespaces (hostname and sysctl from the bundle), mounts /
+        mounts_dir = pod.path / MOUNTS  # a plain directory: carpool mounts nothing
         shared += [Namespace("uts"), Namespace("ipc")]
         if not host_net:
             shared.append(Namespace("network"))
@@ -284,6 +319,7 @@ def setup(data_dir: Path, pod: Pod, opts: RunOptions) -> list[AppPlan]:
     else:
         from carpool.runtime import namespaces
 
+        mounts_dir = _mounts_dir(pod)
         ns_dir = mounts_dir / "ns"
         kinds = ["uts", "ipc"] if host_net else ["uts", "ipc", "net"]
         namespaces.pin(ns_dir, kinds=kinds, hostname=hostname, sysctl=pod_iso.sysctl)
@@ -302,28 +338,37 @@ def setup(data_dir: Path, pod: Pod, opts: RunOptions) -> list[AppPlan]:
         tree = trees.get(name)
         if tree is None:
             raise RuntimeFailure(f"pod {pod.uuid}: no rendered tree recorded for app {name}")
-        rootfs = _mount_overlay(Path(tree), app_dir, mounts_dir / "apps" / name)
+        rootfs = mounts_dir / "apps" / name
+        # ``view``: where the app's files are read (and ``write`` writes) before it starts
+        root_mounts: list[Mount] = []
+        if lone:
+            root_mounts.append(_overlay_for_runc(Path(tree), app_dir, rootfs))
+            view = Path(tree)
+            write: _Writer = partial(rootpath.write_layered, view, app_dir / "upper")
+        else:
+            view = _mount_overlay(Path(tree), app_dir, rootfs)
+            write = partial(rootpath.write_file, view)
         (app_dir / "log").touch()
 
-        uid = users.resolve_user(rootfs, str(app.get("user", "0")), name)
-        gid = users.resolve_group(rootfs, str(app.get("group", "0")), name)
-        account = users.account_of(rootfs, uid)
+        uid = users.resolve_user(view, str(app.get("user", "0")), name)
+        gid = users.resolve_group(view, str(app.get("group", "0")), name)
+        account = users.account_of(view, uid)
         env = app_environment(name, app, account, opts.interactive)
         extra_gids = app.get("supplementaryGIDs") or app.get("supplementaryGids") or []
 
-        rootpath.write_file(rootfs, "/etc/hostname", (hostname + "\n").encode())
-        _hosts(rootfs, hostname, pod.path)
-        _resolv_conf(rootfs, opts, pod.path)
+        write("/etc/hostname", (hostname + "\n").encode())
+        _hosts(view, write, hostname, pod.path)
+        _resolv_conf(write, opts, pod.path)
 
         mounts = volumes.app_mounts(pod.path, name, app, ra, manifest.get("volumes") or [])
         cwd = app.get("workingDirectory") or "/"
         under_volume = any(
             cwd == m.destination or cwd.startswith(m.destination + "/") for m in mounts
         )
-        if not under_volume and not rootpath.resolve(rootfs, cwd).is_dir():
+        if not under_volume and not rootpath.resolve(view, cwd).is_dir():
             raise RuntimeFailure(f"app {name}: workingDirectory {cwd} does not exist in the image")
         exec_args = [str(a) for a in app["exec"]]
-        if exec_args[0].startswith("/") and not _exists_in(rootfs, exec_args[0]):
+        if exec_args[0].startswith("/") and not _exists_in(view, exec_args[0]):
             raise RuntimeFailure(f"app {name}: {exec_args[0]} does not exist in the image")
 
         iso = app_isolation(name, app.get("isolators") or [], opts.insecure)
@@ -351,14 +396,14 @@ def setup(data_dir: Path, pod: Pod, opts: RunOptions) -> list[AppPlan]:
             masked_paths=list(MASKED_PATHS) if paths_ok else [],
             readonly_paths=list(READONLY_PATHS) if paths_ok else [],
             annotations={"carpool.pod": pod.uuid, "carpool.app": name, "carpool.phase": "main"},
-            hostname=hostname if own_namespaces else None,
-            sysctl=dict(pod_iso.sysctl) if own_namespaces else None,
+            hostname=hostname if lone else None,
+            sysctl=dict(pod_iso.sysctl) if lone else None,
+            mounts=[*root_mounts, *default_mounts(), *mounts],
         )
-        base.mounts += mounts
 
         main_id = f"{prefix}{name}"
         plan = AppPlan(
-            name, app_dir, rootfs, main_id, app_dir / "oci" / "main", env=env, uid=uid, gid=gid
+            name, app_dir, view, main_id, app_dir / "oci" / "main", env=env, uid=uid, gid=gid
         )
         _write_bundle(plan.bundle, base)
 
@@ -368,11 +413,11 @@ def setup(data_dir: Path, pod: Pod, opts: RunOptions) -> list[AppPlan]:
             steps.append(
                 ("pre-start", f"{main_id}.pre-start", [str(a) for a in handlers["pre-start"]])
             )
-        elif rootpath.resolve(rootfs, "/dgr/templates").is_dir():
-            for cid, args in _script_steps(rootfs, "prestart-early", f"{main_id}."):
+        elif rootpath.resolve(view, "/dgr/templates").is_dir():
+            for cid, args in _script_steps(view, "prestart-early", f"{main_id}."):
                 steps.append(("prestart-early", cid, args))
             steps.append(("templates", "", []))
-            for cid, args in _script_steps(rootfs, "prestart-late", f"{main_id}."):
+            for cid, args in _script_steps(view, "prestart-late", f"{main_id}."):
                 steps.append(("prestart-late", cid, args))
         for phase, cid, args in steps:
             if phase == "templates":
