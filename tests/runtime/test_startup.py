@@ -32,7 +32,7 @@ def test_run_path_imports_no_models_yaml_rich_builder_or_slow_stdlib(
             "yaml",
             "rich",
             "kazoo",
-            "ctypes.util",  # find_library runs ldconfig in a subprocess
+            "ctypes.util",  # find_library runs ldconfig in a subprocess (ctypes: below)
             "carpool.appc",  # the models; its lazy package and constants are fine
             "carpool.aci",
             "carpool.builder",
@@ -62,6 +62,7 @@ def test_run_path_imports_no_models_yaml_rich_builder_or_slow_stdlib(
             "platform",
             "copy",
             "socket",  # only to pin namespaces, which a lone container does not need
+            "ctypes",  # only to mount: runc mounts a lone container's rootfs
             "carpool.runtime.namespaces",
             "carpool.network.specs",  # CNI networks and --port only
             "carpool.network.backend",
