@@ -81,7 +81,9 @@ def main() -> None:
         data_dir = work / "carpool-data"
         env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
         env["CARPOOL_DIR"] = str(data_dir)
-        carpool = [sys.executable, "-m", "carpool"]
+        # the installed script next to this interpreter: what users run (no runpy)
+        script = Path(sys.executable).with_name("carpool")
+        carpool = [str(script)] if script.exists() else [sys.executable, "-m", "carpool"]
         subprocess.run([*carpool, "fetch", str(aci)], env=env, check=True, capture_output=True)
         image = "bench.example.com/busybox"
         carpool_run = [*carpool, "run", "--net", "none", image, "--exec", "/bin/true"]
