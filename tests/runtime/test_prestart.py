@@ -74,6 +74,20 @@ def test_templates_rendered_with_attributes_and_runlevels(carpool: Cli, images_d
     assert out[6].endswith("1234 2345")  # no .cfg: the app's user, as dgr's templater ran
 
 
+def test_the_next_start_reuses_the_templater_cache(carpool: Cli, images_dir: Path) -> None:
+    aci = dgr_image(images_dir, "dgr-app", TEMPLATES)
+    first = carpool("run", *NONE, aci).stdout
+    cache = carpool.data_dir / "cache" / "templater"
+    bundles = {p.name: p.read_bytes() for p in cache.glob("*.cache")}
+    assert bundles  # parse trees and attribute files were kept
+    assert carpool("run", *NONE, aci).stdout == first
+    # the same inputs name the same bundles: the second start wrote nothing new
+    assert {p.name: p.read_bytes() for p in cache.glob("*.cache")} == bundles
+    override = json.dumps({"app": {"name": "changed"}})
+    again = carpool("run", *NONE, "--set-env", f"TEMPLATER_OVERRIDE={override}", aci).stdout
+    assert "name=changed" in again.splitlines()
+
+
 def test_templater_override_and_base64(carpool: Cli, images_dir: Path) -> None:
     aci = dgr_image(images_dir, "dgr-app", TEMPLATES)
     override = json.dumps({"app": {"port": 9999}})

@@ -26,7 +26,7 @@ def run_templater_command(
 ) -> None:
     from carpool import log
     from carpool.errors import UsageError
-    from carpool.templater import run_templater
+    from carpool.templater import cache_dir_of, run_templater
 
     for flag, path in (("-t", target), ("DIRECTORY", directory)):
         if path.exists() and not path.is_dir():
@@ -50,7 +50,7 @@ def run_templater_command(
         continue_on_error=continue_on_error,
         exact_numbers=exact_numbers,
         trace=level == "trace",
-        cache_dir=ctx.data_dir / "cache" / "templater",
+        cache_dir=cache_dir_of(ctx.data_dir),
     )
     if report.failures:
         failed = len(report.failures)

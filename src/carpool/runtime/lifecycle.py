@@ -136,7 +136,7 @@ def run_locked(
             stop_marker=stop_requested,
         ) as sup:
             try:
-                return run_plans(sup, plans, render_templates)
+                return run_plans(sup, plans, lambda plan: render_templates(plan, data_dir))
             except BaseException:
                 sup.stop()
                 sup.kill()

@@ -83,8 +83,12 @@ def _template_for(templates: Path, rel: Path) -> Path | None:
     return None
 
 
-def render_templates(plan: AppPlan) -> list[list[str]]:
-    """Render ``/dgr/templates`` into ``plan``'s rootfs; the check commands to run inside."""
+def render_templates(plan: AppPlan, data_dir: Path | None = None) -> list[list[str]]:
+    """Render ``/dgr/templates`` into ``plan``'s rootfs; the check commands to run inside.
+
+    With ``data_dir``, the templater keeps its parse trees and parsed attribute files
+    in its cache there, so that the next start of a pod of the same image parses neither.
+    """
     import shutil  # here: this module is imported on every run, templating is rarer
 
     from carpool import templater
@@ -112,6 +116,7 @@ def render_templates(plan: AppPlan) -> list[list[str]]:
                 override_var=templater.default_override_var(plan.env),
                 check_runner=record_check,
                 name_prefix="/dgr/templates",
+                cache_dir=None if data_dir is None else templater.cache_dir_of(data_dir),
             )
         except (TemplateError, AttributesError) as exc:
             message = str(exc).replace(str(templates), "/dgr/templates")

@@ -67,6 +67,7 @@ if TYPE_CHECKING:
     from carpool.templater.templates_dir import CheckRunner, RenderReport
 
 __all__ = [
+    "cache_dir_of",
     "default_override_var",
     "function_map",
     "load_attributes",
@@ -115,6 +116,12 @@ def resolve_attributes(
         exact_numbers=exact_numbers,
         cache_dir=cache_dir,
     )
+
+
+def cache_dir_of(data_dir: Path) -> Path:
+    """The cache dir under a carpool data dir, shared by ``carpool templater`` and the
+    runtime's prestart: a template rendered by either is parsed once."""
+    return Path(data_dir) / "cache" / "templater"
 
 
 def default_override_var(environ: Mapping[str, str] | None = None) -> str:
