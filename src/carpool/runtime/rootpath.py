@@ -58,13 +58,7 @@ def write_file(
         if target.is_dir() and not target.is_symlink():
             raise RuntimeFailure(f"cannot write {path} in the app: it is a directory")
         target.unlink()
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, mode)
-    try:
-        os.write(fd, data)
-        os.fchown(fd, uid, gid)
-        os.fchmod(fd, mode)
-    finally:
-        os.close(fd)
+    _write_owned(target, data, mode, uid, gid)
 
 
 def write_layered(
@@ -107,7 +101,12 @@ def write_layered(
             os.utime(above, ns=(st.st_atime_ns, st.st_mtime_ns))
     if (parent / name).is_dir() and not (parent / name).is_symlink():
         raise RuntimeFailure(f"cannot write {path} in the app: it is a directory")
-    fd = os.open(above / name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, mode)
+    _write_owned(above / name, data, mode, uid, gid)
+
+
+def _write_owned(target: Path, data: bytes, mode: int, uid: int, gid: int) -> None:
+    """Write ``target`` (never through a symlink) with this owner and mode."""
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, mode)
     try:
         os.write(fd, data)
         os.fchown(fd, uid, gid)

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from carpool.errors import TemplateError
+from carpool.templater.cache import Bundle
 from carpool.templater.engine import Template
 
 from .gofuncs import GO_FUNCS
@@ -108,8 +109,9 @@ def to_go_data(value: Any, ints: bool) -> Any:
     raise TypeError(value)
 
 
-def py_render(case: Case) -> Result:
-    """carpool's rendering of a case, shaped like gorender's result."""
+def py_render(case: Case, cache: Bundle | None = None) -> Result:
+    """carpool's rendering of a case, shaped like gorender's result (every parse through
+    the persistent cache ``cache`` when one is given)."""
     out = io.StringIO()
     try:
         t = Template(case.get("name") or "t", GO_FUNCS)
@@ -118,9 +120,9 @@ def py_render(case: Case) -> Result:
             t.delims(delims[0], delims[1])
         if case.get("option"):
             t.option(case["option"])
-        t.parse(case["template"])
+        t.parse(case["template"], cache=cache)
         for more in case.get("parses") or []:
-            t.parse(more)
+            t.parse(more, cache=cache)
         raw = json.loads(json.dumps(case.get("data")))
         data = to_go_data(raw, bool(case.get("ints")))
         if case.get("exec"):

@@ -10,7 +10,6 @@ compared with the parsed ones field by field.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 from collections.abc import Iterator
@@ -25,7 +24,7 @@ from carpool.templater.engine import Template, parser, template
 from carpool.templater.engine import nodes as n
 from carpool.templater.engine.treecodec import decode_trees, encode_trees
 
-from .conftest import Case, Result, py_render, to_go_data
+from .conftest import Case, py_render
 from .gofuncs import GO_FUNCS
 from .test_engine_differential import ALL
 from .test_engine_fuzz import collect
@@ -47,29 +46,6 @@ def parses(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     template._CACHE.clear()
 
 
-def cached_render(case: Case, bundle: Bundle) -> Result:
-    """:func:`py_render` with every parse going through ``bundle``."""
-    out = io.StringIO()
-    try:
-        t = Template(case.get("name") or "t", GO_FUNCS)
-        delims = case.get("delims")
-        if delims:
-            t.delims(delims[0], delims[1])
-        if case.get("option"):
-            t.option(case["option"])
-        t.parse(case["template"], cache=bundle)
-        for more in case.get("parses") or []:
-            t.parse(more, cache=bundle)
-        data = to_go_data(json.loads(json.dumps(case.get("data"))), bool(case.get("ints")))
-        if case.get("exec"):
-            t.execute_template(case["exec"], data, out)
-        else:
-            t.execute(data, out)
-    except TemplateError as e:
-        return {"output": out.getvalue(), "error": str(e)}
-    return {"output": out.getvalue()}
-
-
 def corpus() -> list[Case]:
     n_fuzz = int(os.environ.get("CARPOOL_FUZZ_EXAMPLES", "600")) // 3
     return ALL + collect(n_fuzz, int(os.environ.get("CARPOOL_FUZZ_SEED", "20261126")) + 1)
@@ -85,7 +61,7 @@ def test_corpora_render_the_same_through_cold_and_warm_cache(
         expected.append(py_render(case))
     template._CACHE.clear()
     cold = Bundle(tmp_path, "corpus")
-    assert [cached_render(c, cold) for c in cases] == expected
+    assert [py_render(c, cold) for c in cases] == expected
     cold.save()
     parsed_cold = len(parses)
 
@@ -94,7 +70,7 @@ def test_corpora_render_the_same_through_cold_and_warm_cache(
     results = []
     for case in cases:
         template._CACHE.clear()  # every tree comes from the file, none from memory
-        results.append(cached_render(case, warm))
+        results.append(py_render(case, warm))
     mismatches = [
         (c["template"], r, e) for c, r, e in zip(cases, results, expected, strict=True) if r != e
     ]
