@@ -366,3 +366,13 @@ def test_uuid_file_save_that_cannot_be_written(
     prepare = carpool("prepare", "--uuid-file-save", bad, busybox_aci, check=False)
     assert prepare.returncode != 0 and "Traceback" not in prepare.stderr
     assert f"error: --uuid-file-save {bad}:" in prepare.stderr
+
+
+def test_prepare_that_cannot_save_its_uuid_leaves_no_pod(
+    carpool: Cli, busybox_aci: Path, tmp_path: Path
+) -> None:
+    unwritable = tmp_path / "no-such-dir" / "uuid"
+    proc = carpool("prepare", "--uuid-file-save", unwritable, busybox_aci, check=False)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("error: --uuid-file-save ") and proc.stdout == ""
+    assert json.loads(carpool("list", "--format", "json").stdout) == []

@@ -233,7 +233,11 @@ def prepare_command(ctx: CliContext, /, quiet: bool, **params: Any) -> None:
 
     uuid_file_save = params.pop("uuid_file_save")
     pod = lifecycle.prepare(ctx.data_dir, _pod_options(**params))
-    _save_uuid(uuid_file_save)(pod)
+    try:
+        _save_uuid(uuid_file_save)(pod)
+    except BaseException:
+        lifecycle.rm(ctx.data_dir, pod.uuid)  # a pod nobody can name is not left behind
+        raise
     print(pod.uuid)
 
 
