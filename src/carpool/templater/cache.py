@@ -47,7 +47,7 @@ import contextlib
 import os
 import stat
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -326,7 +326,7 @@ class Bundle:
             self._used[key] = text
         try:
             return _json_loads(text)
-        except (ValueError, RecursionError, StopIteration):
+        except (ValueError, RecursionError):
             del self._used[key]
             self._loaded.pop(key, None)
             self.changed = True
@@ -380,53 +380,15 @@ class Bundle:
         prune(self.directory, keep=self.path)
 
 
-_loads: Callable[[str], Any] | None = None
-
-
 def _json_loads(text: str) -> Any:
-    """``json.loads`` for what :meth:`Bundle.put` writes, without importing ``json``.
+    """``json.loads`` for what :meth:`Bundle.put` writes: never ``NaN`` or ``Infinity``."""
+    import json
 
-    The ``json`` package (~1.5 ms to import on a small host, its encoder included)
-    is only needed to write the cache; reading it uses the C scanner ``json.loads``
-    itself runs, set up as ``json.JSONDecoder()`` sets it up, minus ``NaN`` and
-    ``Infinity`` (never written).  Raises :class:`ValueError` (or ``StopIteration``
-    from the scanner) on anything else than one JSON value.
-    """
-    global _loads
-    if _loads is None:
-        _loads = _make_loads()
-    return _loads(text)
+    return json.loads(text, parse_constant=_no_constants)
 
 
-def _make_loads() -> Callable[[str], Any]:
-    try:
-        from _json import make_scanner
-    except ImportError:  # pragma: no cover - Pythons without the accelerator
-        import json
-
-        return json.loads
-
-    def no_constants(name: str) -> Any:
-        raise ValueError(f"{name} is not JSON carpool writes")
-
-    class _Decoder:  # the attributes the C scanner reads (see json.decoder.JSONDecoder)
-        strict = True
-        object_hook = None
-        object_pairs_hook = None
-        parse_float = float
-        parse_int = int
-        parse_constant = staticmethod(no_constants)
-        memo: dict[str, str] = {}
-
-    scan = make_scanner(_Decoder())  # type: ignore[arg-type]  # typeshed: a JSONDecoder
-
-    def loads(text: str) -> Any:
-        value, end = scan(text, 0)
-        if end != len(text):
-            raise ValueError("extra data after the JSON value")
-        return value
-
-    return loads
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON carpool writes")
 
 
 def _now() -> float:
