@@ -11,7 +11,7 @@ import stat
 import sys
 from pathlib import Path
 
-from carpool.store.digests import sha256
+from carpool.digests import sha256
 
 
 def remove_path(path: Path, trash_dir: Path) -> None:

@@ -30,13 +30,13 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from carpool.digests import sha512
 from carpool.errors import AmbiguousImageError, ImageNotFoundError, StoreError, UsageError
 from carpool.fsutil import atomic_write_bytes, ensure_replaceable
 from carpool.locks import file_lock
 from carpool.log import get_logger
 from carpool.progress import SILENT, Progress
 from carpool.store import refs
-from carpool.store.digests import sha512
 from carpool.store.fsutil import remove_path, remove_tree, tree_fingerprint
 from carpool.store.index import IndexEntry, read_index, write_index
 from carpool.store.layout import StoreLayout

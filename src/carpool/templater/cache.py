@@ -49,15 +49,9 @@ import stat
 import sys
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from hashlib import sha256
-else:
-    try:  # hashlib costs ~4 ms to import (OpenSSL); the builtin sha256 is enough here
-        from _sha256 import sha256
-    except ImportError:  # pragma: no cover - other Python builds
-        from hashlib import sha256
+from carpool.digests import sha256
 
 MAGIC = b"carpool-templater-cache"
 MAX_BUNDLES = 256

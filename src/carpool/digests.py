@@ -1,8 +1,9 @@
-"""SHA-256 and SHA-512 for ``carpool run``'s path, without importing :mod:`hashlib`.
+"""SHA-256 and SHA-512 for start-up paths, without importing :mod:`hashlib`.
 
-Resolving a rendered tree hashes a few hundred bytes (the tree key, the tree's
-fingerprint); importing :mod:`hashlib` initialises OpenSSL, which costs more than
-everything else the store does on that path (~4-8 ms on a slow host).  CPython's own
+``carpool run`` hashes a few hundred bytes to resolve a rendered tree (the tree key,
+the tree's fingerprint), ``carpool templater`` its cache entries; importing
+:mod:`hashlib` initialises OpenSSL, which costs more than everything else the store
+does on that path (~4-8 ms on a slow host).  CPython's own
 SHA-2 modules (``_sha2`` since 3.12, ``_sha256``/``_sha512`` before) give the same
 digests and load in a fraction of a millisecond; :mod:`hashlib` is the fallback for an
 interpreter built without them.  Bulk hashing (image IDs, verify) keeps using
