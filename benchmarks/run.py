@@ -7,7 +7,8 @@ from the same busybox rootfs:
 * ``carpool``: ``carpool run --net none IMAGE --exec /bin/true`` with the image
   already in the store (the tree rendered once by a warm-up run);
 * ``podman``: ``podman run --rm --runtime runc --network none --rootfs DIR /bin/true``
-  (needs Debian's podman; skipped when it is not installed).
+  (needs Debian's podman; skipped when it is not installed);
+* ``python``: ``python -c pass``, the interpreter's own start and exit, for scale.
 
 Runs are interleaved so that background load hits all three alike; the script prints
 median and mean per tool and the ratios to runc.  Run as root: ``python benchmarks/run.py
@@ -35,6 +36,7 @@ sys.path.insert(0, str(REPO))
 from tests.runtime.images import build_aci  # noqa: E402
 
 RUNC = shutil.which("runc") or "/usr/sbin/runc"
+TARGET_RATIO = 2.0
 
 
 CPU: dict[str, list[float]] = {}
@@ -99,7 +101,13 @@ def main() -> None:
         runc_root = work / "carpool-bench-runc"
         runc_run = [RUNC, "--root", str(runc_root), "run", "--bundle", str(bundle), "bench"]
 
-        tools: dict[str, list[str]] = {"runc": runc_run, "carpool": carpool_run}
+        # the interpreter starting and exiting: what any Python tool pays before its own code
+        python_start = [sys.executable, "-c", "pass"]
+        tools: dict[str, list[str]] = {
+            "runc": runc_run,
+            "carpool": carpool_run,
+            "python": python_start,
+        }
         podman = shutil.which("podman")
         if podman:
             podman_rootfs = work / "podman-rootfs"
@@ -148,6 +156,14 @@ def main() -> None:
             f"{min(values) * 1000:7.1f}ms {median / floor:5.2f}x"
             f" {cpu * 1000:7.1f}ms {cpu / cpu_floor:8.2f}x"
         )
+    ratio = statistics.median(samples["carpool"]) / floor
+    verdict = "met" if ratio <= TARGET_RATIO else "NOT met"
+    print(f"carpool: {ratio:.2f}x runc (target <= {TARGET_RATIO:.1f}x: {verdict})")
+    python = statistics.median(samples["python"])
+    print(
+        f"for scale: python start + runc = {(python + floor) * 1000:.1f} ms "
+        f"({(python + floor) / floor:.2f}x runc), before any of carpool's own imports or work"
+    )
 
 
 if __name__ == "__main__":
