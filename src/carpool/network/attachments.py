@@ -9,19 +9,17 @@ removing a network config cannot strand a pod's lease or rules, and a
 
 from __future__ import annotations
 
-import copy
 import json
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from carpool.errors import NetworkError
 from carpool.fsutil import atomic_write_text
 from carpool.network import iptables, masquerade, plugin
-from carpool.network.config import GO_WITH_NETNS_KEY, MASQUERADE_KEY, NetworkConfig
+from carpool.network.config import GO_WITH_NETNS_KEY, MASQUERADE_KEY, NetworkConfig, copy_json
 from carpool.network.result import Summary, summarize
 
 STATE_FILE = "net/attachments.json"
@@ -29,14 +27,32 @@ STATE_FILE = "net/attachments.json"
 PREV_RESULT_VERSIONS = ("0.4.0", "1.0.0")
 
 
-@dataclass
 class Attachment:
-    network: str
-    ifname: str
-    args: str
-    config: dict[str, Any]
-    runtime_config: dict[str, Any]
-    result: dict[str, Any] | None = None
+    """One network of a pod: the exact conflist used, its interface, and the ADD result.
+
+    Plain classes here, not dataclasses: they are on ``carpool run --net``'s path.
+    """
+
+    __slots__ = ("args", "config", "ifname", "network", "result", "runtime_config")
+
+    def __init__(
+        self,
+        network: str,
+        ifname: str,
+        args: str,
+        config: dict[str, Any],
+        runtime_config: dict[str, Any],
+        result: dict[str, Any] | None = None,
+    ) -> None:
+        self.network = network
+        self.ifname = ifname
+        self.args = args
+        self.config = config
+        self.runtime_config = runtime_config
+        self.result = result
+
+    def __repr__(self) -> str:
+        return f"Attachment({self.network!r}, {self.ifname!r}, {self.args!r}, ...)"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -76,11 +92,15 @@ class Attachment:
         return subnet if isinstance(subnet, str) else None
 
 
-@dataclass
 class PodNetState:
-    container_id: str
-    netns: str
-    attachments: list[Attachment]
+    """A pod's attachments as recorded in ``net/attachments.json``."""
+
+    __slots__ = ("attachments", "container_id", "netns")
+
+    def __init__(self, container_id: str, netns: str, attachments: list[Attachment]) -> None:
+        self.container_id = container_id
+        self.netns = netns
+        self.attachments = attachments
 
     def save(self, pod_dir: Path) -> None:
         path = pod_dir / STATE_FILE
@@ -134,7 +154,7 @@ def _plugin_conf(
 ) -> dict[str, Any]:
     """What one plugin of the chain gets on stdin (the CNI spec's "network configuration")."""
     config = attachment.config
-    conf: dict[str, Any] = copy.deepcopy(config["plugins"][index])
+    conf: dict[str, Any] = copy_json(config["plugins"][index])
     conf["cniVersion"] = config["cniVersion"]
     conf["name"] = config["name"]
     runtime = {

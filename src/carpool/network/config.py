@@ -9,12 +9,9 @@ as in rkt; when two files define the same name the first in file-name order wins
 
 from __future__ import annotations
 
-import copy
-import dataclasses
 import json
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,29 +34,78 @@ MASQUERADE_KEY = "carpoolMasquerade"
 GO_WITH_NETNS_KEY = "carpoolInterfacesGoWithNetns"
 
 
-@dataclass(frozen=True)
-class NetworkConfig:
-    """One network: a name, a CNI version and the chain of plugins that attach a pod."""
+def copy_json(value: Any) -> Any:
+    """A deep copy of JSON data (what :func:`copy.deepcopy` did, without importing it)."""
+    if isinstance(value, dict):
+        return {key: copy_json(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [copy_json(item) for item in value]
+    return value  # str, int, float, bool, None: immutable
 
-    name: str
-    cni_version: str
-    plugins: tuple[dict[str, Any], ...]
-    source: str
-    disable_check: bool = False
-    # built-in networks only: the subnet carpool masquerades once for every pod
-    # (:mod:`carpool.network.masquerade`), and portmap only for pods that map ports
-    masquerade: str | None = None
-    portmap_on_demand: bool = False
-    # the chain's interfaces live only in the pod's netns (ptp's veth): a DEL just
-    # before the netns is destroyed can leave them to the kernel (see backend.teardown)
-    interfaces_go_with_netns: bool = False
+
+class NetworkConfig:
+    """One network: a name, a CNI version and the chain of plugins that attach a pod.
+
+    A plain slotted class, not a dataclass: it is on ``carpool run --net``'s path,
+    where importing :mod:`dataclasses` (and :mod:`inspect` with it) cost ~13 ms.
+    Treated as immutable: :meth:`for_pod` makes a new one.
+    """
+
+    __slots__ = (
+        "cni_version",
+        "disable_check",
+        "interfaces_go_with_netns",
+        "masquerade",
+        "name",
+        "plugins",
+        "portmap_on_demand",
+        "source",
+    )
+
+    def __init__(
+        self,
+        name: str,
+        cni_version: str,
+        plugins: tuple[dict[str, Any], ...],
+        source: str,
+        disable_check: bool = False,
+        masquerade: str | None = None,
+        portmap_on_demand: bool = False,
+        interfaces_go_with_netns: bool = False,
+    ) -> None:
+        self.name = name
+        self.cni_version = cni_version
+        self.plugins = plugins
+        self.source = source
+        self.disable_check = disable_check
+        # built-in networks only: the subnet carpool masquerades once for every pod
+        # (:mod:`carpool.network.masquerade`), and portmap only for pods that map ports
+        self.masquerade = masquerade
+        self.portmap_on_demand = portmap_on_demand
+        # the chain's interfaces live only in the pod's netns (ptp's veth): a DEL just
+        # before the netns is destroyed can leave them to the kernel (see backend.teardown)
+        self.interfaces_go_with_netns = interfaces_go_with_netns
+
+    def _fields(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, NetworkConfig):
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    __hash__ = None  # type: ignore[assignment]  # the plugins are dicts
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        return f"NetworkConfig({fields})"
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "cniVersion": self.cni_version,
             "name": self.name,
             "disableCheck": self.disable_check,
-            "plugins": [copy.deepcopy(p) for p in self.plugins],
+            "plugins": [copy_json(p) for p in self.plugins],
         }
         if self.masquerade is not None:
             data[MASQUERADE_KEY] = self.masquerade
@@ -76,7 +122,16 @@ class NetworkConfig:
         if maps_ports or not self.portmap_on_demand:
             return self
         plugins = tuple(p for p in self.plugins if p.get("type") != "portmap")
-        return dataclasses.replace(self, plugins=plugins)
+        return NetworkConfig(
+            self.name,
+            self.cni_version,
+            plugins,
+            self.source,
+            disable_check=self.disable_check,
+            masquerade=self.masquerade,
+            portmap_on_demand=self.portmap_on_demand,
+            interfaces_go_with_netns=self.interfaces_go_with_netns,
+        )
 
     @classmethod
     def from_json(cls, data: dict[str, Any], source: str) -> NetworkConfig:

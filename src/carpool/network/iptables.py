@@ -10,13 +10,11 @@ has exactly the rules it had before.
 
 from __future__ import annotations
 
-import hashlib
-import shlex
-import shutil
 import subprocess
 from contextlib import AbstractContextManager
 from pathlib import Path
 
+from carpool import digests
 from carpool.locks import file_lock
 
 HOST_LOCK = Path("/run/carpool/network.lock")
@@ -36,14 +34,22 @@ def _run(tool: str, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _installed(tool: str) -> bool:
+    import shutil  # only the clean-up paths, never a plain --net default run
+
+    return shutil.which(tool) is not None
+
+
 def _rules(tool: str, table: str) -> list[str]:
-    if shutil.which(tool) is None:
+    if not _installed(tool):
         return []
     proc = _run(tool, "-t", table, "-S")
     return proc.stdout.splitlines() if proc.returncode == 0 else []
 
 
 def _delete_rule(tool: str, table: str, line: str) -> None:
+    import shlex  # as _installed: rare paths only
+
     words = shlex.split(line)
     if words and words[0] == "-A":
         _run(tool, "-t", table, "-D", *words[1:])
@@ -52,8 +58,7 @@ def _delete_rule(tool: str, table: str, line: str) -> None:
 def _drop_chain(tool: str, table: str, chain: str, rules: list[str]) -> None:
     """Remove every jump to ``chain``, then the chain itself."""
     for line in rules:
-        words = shlex.split(line)
-        if words[:1] == ["-A"] and words[-2:] == ["-j", chain]:
+        if line.startswith("-A ") and line.endswith(f" -j {chain}"):
             _delete_rule(tool, table, line)
     _run(tool, "-t", table, "-F", chain)
     _run(tool, "-t", table, "-X", chain)
@@ -61,14 +66,14 @@ def _drop_chain(tool: str, table: str, chain: str, rules: list[str]) -> None:
 
 def masquerade_chain(network: str, container_id: str) -> str:
     """The per-pod chain name ptp and bridge use (``utils.FormatChainName``)."""
-    return "CNI-" + hashlib.sha512((network + container_id).encode()).hexdigest()[:24]
+    return "CNI-" + digests.sha512((network + container_id).encode()).hexdigest()[:24]
 
 
 def remove_masquerade(network: str, container_id: str, families: set[int]) -> None:
     """Drop the pod's masquerade chain if it is still there (one cheap probe per family)."""
     chain = masquerade_chain(network, container_id)
     for tool, family in (("iptables", 4), ("ip6tables", 6)):
-        if family not in families or shutil.which(tool) is None:
+        if family not in families or not _installed(tool):
             continue
         if _run(tool, "-t", "nat", "-S", chain).returncode != 0:
             continue  # no such chain: the plugin removed it

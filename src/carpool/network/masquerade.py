@@ -22,13 +22,12 @@ keep the plugin's per-pod chains.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import ipaddress
 import os
-import shlex
 import subprocess
 from pathlib import Path
 
+from carpool import digests
 from carpool.errors import NetworkError
 from carpool.network.iptables import host_lock
 
@@ -39,7 +38,7 @@ MULTICAST = {4: "224.0.0.0/4", 6: "ff00::/8"}
 def chain(subnet: str) -> str:
     """``CNI-CARPOOL-`` and a hash of the subnet (iptables allows 28 characters)."""
     network = str(ipaddress.ip_network(subnet, strict=False))
-    return "CNI-CARPOOL-" + hashlib.sha256(network.encode()).hexdigest()[:12]
+    return "CNI-CARPOOL-" + digests.sha256(network.encode()).hexdigest()[:12]
 
 
 def _tool(subnet: str, command: str) -> str:
@@ -65,8 +64,9 @@ def _jumps(subnet: str) -> list[str]:
     )
     if proc.returncode != 0:
         raise NetworkError(f"masquerade {subnet}: iptables: {proc.stderr.strip()}")
-    name = chain(subnet)
-    return [line for line in proc.stdout.splitlines() if shlex.split(line)[-2:] == ["-j", name]]
+    # chain names are never quoted, and a quoted comment would end in its quote
+    jump = f" -j {chain(subnet)}"
+    return [line for line in proc.stdout.splitlines() if line.endswith(jump)]
 
 
 def _restore(subnet: str, lines: list[str]) -> None:

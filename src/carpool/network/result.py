@@ -8,14 +8,22 @@
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass, field
 from typing import Any
 
+# plain slotted classes, not dataclasses: they are on ``carpool run --net``'s path
 
-@dataclass
+
 class Address:
-    cidr: str
-    gateway: str | None
+    """One address of the pod: ``10.2.0.7/24`` and its gateway, if the plugin gave one."""
+
+    __slots__ = ("cidr", "gateway")
+
+    def __init__(self, cidr: str, gateway: str | None) -> None:
+        self.cidr = cidr
+        self.gateway = gateway
+
+    def __repr__(self) -> str:
+        return f"Address({self.cidr!r}, {self.gateway!r})"
 
     @property
     def ip(self) -> str:
@@ -30,22 +38,42 @@ class Address:
         return str(ipaddress.ip_interface(self.cidr).netmask)
 
 
-@dataclass
 class Dns:
-    nameservers: list[str] = field(default_factory=list)
-    domain: str | None = None
-    search: list[str] = field(default_factory=list)
-    options: list[str] = field(default_factory=list)
+    """The DNS settings of a CNI result."""
+
+    __slots__ = ("domain", "nameservers", "options", "search")
+
+    def __init__(
+        self,
+        nameservers: list[str] | None = None,
+        domain: str | None = None,
+        search: list[str] | None = None,
+        options: list[str] | None = None,
+    ) -> None:
+        self.nameservers = nameservers if nameservers is not None else []
+        self.domain = domain
+        self.search = search if search is not None else []
+        self.options = options if options is not None else []
+
+    def __repr__(self) -> str:
+        return f"Dns({self.nameservers!r}, {self.domain!r}, {self.search!r}, {self.options!r})"
 
     def empty(self) -> bool:
         return not (self.nameservers or self.domain or self.search or self.options)
 
 
-@dataclass
 class Summary:
-    addresses: list[Address]
-    dns: Dns
-    host_ifname: str | None = None
+    """What carpool shows of one attachment's result."""
+
+    __slots__ = ("addresses", "dns", "host_ifname")
+
+    def __init__(self, addresses: list[Address], dns: Dns, host_ifname: str | None = None) -> None:
+        self.addresses = addresses
+        self.dns = dns
+        self.host_ifname = host_ifname
+
+    def __repr__(self) -> str:
+        return f"Summary({self.addresses!r}, {self.dns!r}, {self.host_ifname!r})"
 
 
 def _strings(value: Any) -> list[str]:

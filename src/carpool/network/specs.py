@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from carpool.errors import UsageError
@@ -19,10 +18,25 @@ IGNORE_UNKNOWN = "IgnoreUnknown=1"
 PORT_NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
 
-@dataclass(frozen=True)
 class NetRequest:
-    name: str
-    args: tuple[tuple[str, str], ...] = ()
+    """One ``--net`` name with its ``CNI_ARGS`` (a plain class: no dataclasses on the run path)."""
+
+    __slots__ = ("args", "name")
+
+    def __init__(self, name: str, args: tuple[tuple[str, str], ...] = ()) -> None:
+        self.name = name
+        self.args = args
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, NetRequest):
+            return NotImplemented
+        return (self.name, self.args) == (other.name, other.args)
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.args))
+
+    def __repr__(self) -> str:
+        return f"NetRequest({self.name!r}, {self.args!r})"
 
     def cni_args(self) -> str:
         """``CNI_ARGS``: unknown keys must not fail plugins that parse strictly."""
