@@ -10,12 +10,12 @@ has exactly the rules it had before.
 
 from __future__ import annotations
 
-import subprocess
 from contextlib import AbstractContextManager
 from pathlib import Path
 
 from carpool import digests
 from carpool.locks import file_lock
+from carpool.network import commands
 
 HOST_LOCK = Path("/run/carpool/network.lock")
 PORTMAP_CHAINS = ("CNI-HOSTPORT-DNAT", "CNI-HOSTPORT-MASQ", "CNI-HOSTPORT-SETMARK")
@@ -28,10 +28,8 @@ def host_lock() -> AbstractContextManager[None]:
     return file_lock(HOST_LOCK, mode=0o600)
 
 
-def _run(tool: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [tool, "-w", *args], capture_output=True, text=True, check=False, timeout=60
-    )
+def _run(tool: str, *args: str) -> commands.Completed:
+    return commands.run([tool, "-w", *args], timeout=60)
 
 
 def _installed(tool: str) -> bool:
@@ -44,7 +42,7 @@ def _rules(tool: str, table: str) -> list[str]:
     if not _installed(tool):
         return []
     proc = _run(tool, "-t", table, "-S")
-    return proc.stdout.splitlines() if proc.returncode == 0 else []
+    return proc.stdout.decode(errors="replace").splitlines() if proc.returncode == 0 else []
 
 
 def _delete_rule(tool: str, table: str, line: str) -> None:

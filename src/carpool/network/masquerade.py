@@ -24,11 +24,11 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import os
-import subprocess
 from pathlib import Path
 
 from carpool import digests
 from carpool.errors import NetworkError
+from carpool.network import commands
 from carpool.network.iptables import host_lock
 
 REGISTRY = Path("/run/carpool/masquerade")
@@ -55,33 +55,26 @@ def _jump(subnet: str) -> str:
 
 def _jumps(subnet: str) -> list[str]:
     """The POSTROUTING jumps to the subnet's chain, as ``iptables -S`` prints them."""
-    proc = subprocess.run(
-        [_tool(subnet, "iptables"), "-w", "-t", "nat", "-S", "POSTROUTING"],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
+    proc = commands.run([_tool(subnet, "iptables"), "-w", "-t", "nat", "-S", "POSTROUTING"])
     if proc.returncode != 0:
-        raise NetworkError(f"masquerade {subnet}: iptables: {proc.stderr.strip()}")
+        raise NetworkError(f"masquerade {subnet}: iptables: {_message(proc)}")
     # chain names are never quoted, and a quoted comment would end in its quote
     jump = f" -j {chain(subnet)}"
-    return [line for line in proc.stdout.splitlines() if line.endswith(jump)]
+    return [
+        line for line in proc.stdout.decode(errors="replace").splitlines() if line.endswith(jump)
+    ]
+
+
+def _message(proc: commands.Completed) -> str:
+    return proc.stderr.decode(errors="replace").strip()
 
 
 def _restore(subnet: str, lines: list[str]) -> None:
     """One ``iptables-restore --noflush`` transaction on the nat table."""
     text = "\n".join(["*nat", *lines, "COMMIT", ""])
-    proc = subprocess.run(
-        [_tool(subnet, "iptables-restore"), "-w", "--noflush"],
-        input=text,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
+    proc = commands.run([_tool(subnet, "iptables-restore"), "-w", "--noflush"], input=text.encode())
     if proc.returncode != 0:
-        raise NetworkError(f"masquerade {subnet}: iptables-restore: {proc.stderr.strip()}")
+        raise NetworkError(f"masquerade {subnet}: iptables-restore: {_message(proc)}")
 
 
 def _install(subnet: str) -> None:

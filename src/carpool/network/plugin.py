@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 from pathlib import Path
 from typing import Any
 
 from carpool.errors import NetworkError
+from carpool.network import commands
 
 DEFAULT_CNI_PATH = "/usr/lib/cni"
 TIMEOUT = 60.0
@@ -56,15 +56,10 @@ def invoke(
     }
     where = f"network {conf.get('name')}: {kind} {command}"
     try:
-        proc = subprocess.run(
-            [str(binary)],
-            input=json.dumps(conf).encode(),
-            env=env,
-            capture_output=True,
-            timeout=TIMEOUT,
-            check=False,
+        proc = commands.run(
+            [str(binary)], input=json.dumps(conf).encode(), env=env, timeout=TIMEOUT
         )
-    except subprocess.TimeoutExpired:
+    except commands.CommandTimeout:
         raise NetworkError(f"{where}: no answer after {TIMEOUT:.0f}s") from None
     except OSError as exc:
         raise NetworkError(f"{where}: {exc.strerror}") from None
