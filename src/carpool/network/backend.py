@@ -12,6 +12,7 @@ import contextlib
 import fcntl
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -88,9 +89,18 @@ def describe(state: PodNetState) -> dict[str, Any]:
 class CniBackend:
     """The :class:`carpool.runtime.network.NetworkBackend` for CNI networks."""
 
-    def setup(
+    def prepare(
         self, *, pod_uuid: str, netns: Path, networks: list[str], pod_dir: Path
-    ) -> dict[str, Any]:
+    ) -> Callable[[], dict[str, Any]]:
+        """Everything before the first ADD; returns the attaching, which returns ``net-info``.
+
+        The runtime calls this in its own thread and runs what it returns in another,
+        alongside its mounts: that thread's first act is to start the first plugin,
+        the long pole of a networked start.  (A thread that wants the GIL back while
+        the runtime's thread computes waits up to the interpreter's switch interval,
+        5 ms, each time, so the attaching thread does as little Python as it can.)
+        Errors in the requests (``--port`` without ``portMappings``) are raised here.
+        """
         requests = specs.parse_nets(networks)
         confs = resolve(requests, config.load_all())
         mappings = specs.port_mappings(_manifest(pod_dir))
@@ -104,28 +114,43 @@ class CniBackend:
                     "portMappings capability (portmap)"
                 )
         ipam_dir = data_dir_of(pod_dir) / IPAM_DIR
-        state = PodNetState(pod_uuid, str(netns), [])
-        try:
-            for index, (request, conf) in enumerate(zip(requests, confs, strict=True)):
-                forwards = conf.name == port_target
-                runtime = {"portMappings": mappings} if forwards else {}
-                att = Attachment(
+        todo = []
+        for index, (request, conf) in enumerate(zip(requests, confs, strict=True)):
+            forwards = conf.name == port_target
+            todo.append(
+                Attachment(
                     network=conf.name,
                     ifname=f"eth{index}",
                     args=request.cni_args(),
                     config=attachments.prepare_config(conf.for_pod(maps_ports=forwards), ipam_dir),
-                    runtime_config=runtime,
+                    runtime_config={"portMappings": mappings} if forwards else {},
                 )
-                state.attachments.append(att)
-                state.save(pod_dir)  # before ADD: a crash mid-ADD still gets its DEL
-                att.result = attachments.add(state, att)
-                state.save(pod_dir)
-        except BaseException:
-            # the ADD error is the one to report; on failure the state stays for gc
-            with contextlib.suppress(NetworkError):
-                self.teardown(pod_uuid=pod_uuid, netns=netns, pod_dir=pod_dir)
-            raise
-        return describe(state)
+            )
+        state = PodNetState(pod_uuid, str(netns), [todo[0]])
+        state.save(pod_dir)  # before ADD: a crash mid-ADD still gets its DEL
+
+        def attach() -> dict[str, Any]:
+            try:
+                for att in todo:
+                    if att is not state.attachments[-1]:
+                        state.attachments.append(att)
+                        state.save(pod_dir)  # as above
+                    att.result = attachments.add(state, att)
+                    state.save(pod_dir)
+            except BaseException:
+                # the ADD error is the one to report; on failure the state stays for gc
+                with contextlib.suppress(NetworkError):
+                    self.teardown(pod_uuid=pod_uuid, netns=netns, pod_dir=pod_dir)
+                raise
+            return describe(state)
+
+        return attach
+
+    def setup(
+        self, *, pod_uuid: str, netns: Path, networks: list[str], pod_dir: Path
+    ) -> dict[str, Any]:
+        """:meth:`prepare` and attach, in one go; returns ``net-info``."""
+        return self.prepare(pod_uuid=pod_uuid, netns=netns, networks=networks, pod_dir=pod_dir)()
 
     def teardown(
         self, *, pod_uuid: str, netns: Path | None, pod_dir: Path, netns_dies: bool = False

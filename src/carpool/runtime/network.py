@@ -11,7 +11,11 @@ the pod dir: ``status``/``list`` show it and ``/etc/hosts`` and
 Attaching runs in a thread while the runtime mounts the apps' root filesystems
 and writes their bundles (the CNI plugins spend most of their time in iptables
 and netlink); :func:`hosts` and :func:`resolv_conf`, which every app's setup
-calls before it can start, wait for it and raise its error.
+calls before it can start, wait for it and raise its error.  The backend is
+imported and its :meth:`NetworkBackend.prepare` run before that thread starts,
+so that the thread starts the first plugin at once instead of competing with the
+runtime's thread for the GIL (errors in the request are raised from
+:func:`setup` itself).
 """
 
 from __future__ import annotations
@@ -32,10 +36,14 @@ CNI_STATE_DIR = "net"  # where the CNI backend records a pod's attachments
 
 
 class NetworkBackend(Protocol):
-    def setup(
+    def prepare(
         self, *, pod_uuid: str, netns: Path, networks: list[str], pod_dir: Path
-    ) -> dict[str, Any]:
-        """Attach the netns to ``networks``; returns what ``status`` shows (``net-info``)."""
+    ) -> Callable[[], dict[str, Any]]:
+        """Check and record what attaching the netns to ``networks`` takes (caller's thread).
+
+        Returns the attaching itself, run in a thread of its own, which returns what
+        ``status`` shows (``net-info``).
+        """
 
     def teardown(
         self, *, pod_uuid: str, netns: Path | None, pod_dir: Path, netns_dies: bool
@@ -108,11 +116,13 @@ def setup(pod_uuid: str, netns: Path | None, nets: list[str], pod_dir: Path) -> 
     import threading  # here: --net none and host never start the thread
 
     errors: list[BaseException] = []
+    # imported and prepared in this thread: the attaching thread only runs the plugins
+    backend = _backend()
+    attach_all = backend.prepare(pod_uuid=pod_uuid, netns=netns, networks=nets, pod_dir=pod_dir)
 
     def attach() -> None:
         try:
-            backend = _backend()  # imported here, not on the runtime's path
-            info = backend.setup(pod_uuid=pod_uuid, netns=netns, networks=nets, pod_dir=pod_dir)
+            info = attach_all()
             atomic_write_text(pod_dir / NET_INFO, json.dumps(info), durable=False)
         except BaseException as exc:  # handed to the thread that waits
             errors.append(exc)
