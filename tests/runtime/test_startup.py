@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -66,6 +68,81 @@ def test_run_path_imports_no_models_yaml_rich_builder_or_slow_stdlib(
             "carpool.runtime.namespaces",
             "carpool.network.specs",  # CNI networks and --port only
             "carpool.network.backend",
+        ),
+    )
+    assert slow == []
+
+
+# carpool with its built-in default network on SUBNET (so no real network is touched), and
+# the module list written at exit: ``python -c _NET_DUMP OUT SUBNET ARGS…``
+_NET_DUMP = """
+import atexit, sys
+out = sys.argv.pop(1)
+import carpool.network.config as c
+c.DEFAULT_SUBNET = sys.argv.pop(1)
+def _dump():
+    with open(out, "w") as f:
+        f.write("\\n".join(sorted(sys.modules)))
+atexit.register(_dump)
+from carpool.cli.main import main
+main()
+"""
+
+
+def test_networked_run_path_imports_no_slow_stdlib(
+    carpool: Cli, busybox_aci: Path, tmp_path: Path
+) -> None:
+    """``--net default`` adds the CNI backend, namespace pinning and threads, nothing heavier.
+
+    ctypes (mounts), socket (lo up, hostname) and threading (the attaching thread) are
+    what a networked pod needs; the network package itself runs iptables and the plugins
+    without subprocess, hashes chain names without hashlib and keeps its records in
+    plain classes.
+    """
+    from tests.network.conftest import next_subnet
+
+    carpool("fetch", busybox_aci)
+    args = ["run", "--net", "default", "example.com/busybox", "--exec", "/bin/true"]
+    subnet = next_subnet()
+    out = tmp_path / "imported-modules.txt"
+    for _ in range(2):  # the first run renders the tree (shutil, subprocess for cp)
+        proc = subprocess.run(
+            [sys.executable, "-c", _NET_DUMP, str(out), subnet, *args],
+            capture_output=True,
+            text=True,
+            env=carpool.env,
+            check=False,
+            timeout=120,
+        )
+        assert proc.returncode == 0, proc.stderr
+    modules = set(out.read_text().split())
+    assert "carpool.runtime.supervisor" in modules  # the pod did run
+    assert "carpool.network.backend" in modules  # on the CNI network
+    assert "carpool.network.masquerade" in modules  # the built-in one
+    heavy = matching(
+        modules,
+        ("pydantic", "yaml", "rich", "kazoo", "click", "ctypes.util", "carpool.templater"),
+    )
+    assert heavy == []
+    slow = matching(
+        modules,
+        (
+            "dataclasses",
+            "inspect",
+            "hashlib",
+            "_hashlib",
+            "logging",
+            "shutil",  # and bz2, lzma with it
+            "bz2",
+            "lzma",
+            "shlex",
+            "tempfile",
+            "subprocess",  # iptables and the CNI plugins are started with posix_spawn
+            "_posixsubprocess",
+            "locale",
+            "uuid",
+            "platform",
+            "copy",
         ),
     )
     assert slow == []
