@@ -6,7 +6,8 @@ runtime (it sits below it in the package order).
 
 Modules: :mod:`config` (built-in ``default`` and ``<config dir>/net.d``),
 :mod:`specs` (``--net NAME[:K=V;…]`` and ``--port NAME:[HOSTIP:]HOSTPORT``),
-:mod:`plugin` (one CNI invocation), :mod:`attachments` (ADD/DEL/CHECK of a chain,
+:mod:`plugin` (one CNI invocation), :mod:`commands` (plugins and iptables started
+with ``posix_spawn``, not :mod:`subprocess`), :mod:`attachments` (ADD/DEL/CHECK of a chain,
 recorded in ``<pod>/net/attachments.json``), :mod:`result` (results of every CNI
 version), :mod:`iptables` (what the plugins leave behind), :mod:`masquerade`
 (the built-in network's one NAT rule per subnet), :mod:`dns` (``/etc/hosts``,

@@ -17,6 +17,13 @@ iptables lock.  ``/run`` is a tmpfs, so references and rules both end with a
 reboot; ``gc``'s DEL of a pod whose reference is already gone is a no-op, and
 still removes rules nobody references.  Networks from ``net.d`` with ``ipMasq``
 keep the plugin's per-pod chains.
+
+Removing the rules is the slowest step of a networked pod's teardown (~10-15 ms
+against ~1.5 ms to install them), and not for iptables' sake: after any nf_tables
+deletion, the kernel waits for an RCU grace period when the deleting process's
+netlink socket is closed, i.e. when ``iptables-restore`` exits (the same with
+``nft delete rule``).  Doing it all in one transaction pays that wait once; the
+plugin's DEL runs meanwhile.
 """
 
 from __future__ import annotations
