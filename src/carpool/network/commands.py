@@ -15,8 +15,8 @@ back at their default actions, only stdio inherited (Python's own descriptors ar
 close-on-exec; inheritable ones carpool itself inherited, or set for runc, are closed
 in the child), a child killed and reaped when its deadline passes or the caller is
 interrupted, input written without blocking so a child that writes a lot before it
-reads cannot deadlock either side.  ``carpool.runtime.spawn`` does the same for runc;
-the runtime sits above this package, so the few shared lines are not shared.
+reads cannot deadlock either side.  :mod:`carpool.childproc` holds what this shares
+with ``carpool.runtime.spawn``, which starts runc.
 """
 
 from __future__ import annotations
@@ -27,10 +27,9 @@ import signal
 import time
 from collections.abc import Mapping
 
+from carpool.childproc import RESTORED_SIGNALS, close_inherited
 from carpool.errors import NetworkError
 
-# what Python sets to SIG_IGN at start-up; exec keeps ignored signals ignored
-_RESTORED_SIGNALS = (signal.SIGPIPE, signal.SIGXFSZ)
 _CHUNK = 65536
 
 
@@ -69,7 +68,7 @@ def run(
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
     try:
-        closes = [(os.POSIX_SPAWN_CLOSE, fd) for fd in _inherited_fds()]
+        closes = close_inherited()
         start = os.posix_spawn if "/" in argv[0] else os.posix_spawnp
         pid = start(
             argv[0],
@@ -81,7 +80,7 @@ def run(
                 (os.POSIX_SPAWN_DUP2, out_w, 1),
                 (os.POSIX_SPAWN_DUP2, err_w, 2),
             ],
-            setsigdef=_RESTORED_SIGNALS,
+            setsigdef=RESTORED_SIGNALS,
         )
     except BaseException:
         for fd in (in_w, out_r, err_r):
@@ -193,18 +192,3 @@ def _kill(pid: int) -> None:
 def _close(fd: int, open_fds: list[int]) -> None:
     open_fds.remove(fd)
     os.close(fd)
-
-
-def _inherited_fds() -> list[int]:
-    """Our inheritable descriptors above stdio (normally none; runc's pod lock is one)."""
-    found = []
-    for name in os.listdir("/proc/self/fd"):
-        fd = int(name)
-        if fd <= 2:
-            continue
-        try:
-            if os.get_inheritable(fd):
-                found.append(fd)
-        except OSError:  # listdir's own descriptor, closed by now
-            continue
-    return found

@@ -16,10 +16,8 @@ in the child.
 from __future__ import annotations
 
 import os
-import signal
 
-# what Python sets to SIG_IGN at start-up; exec keeps ignored signals ignored
-_RESTORED_SIGNALS = (signal.SIGPIPE, signal.SIGXFSZ)
+from carpool.childproc import RESTORED_SIGNALS, close_inherited
 
 
 class Process:
@@ -58,10 +56,10 @@ def spawn(argv: list[str], *, pass_fd: int, piped: bool) -> Process:
     the child shares carpool's terminal and session (``--interactive``).
     """
     os.set_inheritable(pass_fd, True)
-    closes = [(os.POSIX_SPAWN_CLOSE, fd) for fd in _inherited_fds() if fd != pass_fd]
+    closes = close_inherited(keep=pass_fd)
     if not piped:
         pid = os.posix_spawnp(
-            argv[0], argv, os.environ, file_actions=closes, setsigdef=_RESTORED_SIGNALS
+            argv[0], argv, os.environ, file_actions=closes, setsigdef=RESTORED_SIGNALS
         )
         return Process(pid, None, None)
     out_r, out_w = os.pipe()
@@ -78,7 +76,7 @@ def spawn(argv: list[str], *, pass_fd: int, piped: bool) -> Process:
                 (os.POSIX_SPAWN_DUP2, err_w, 2),
             ],
             setsid=True,
-            setsigdef=_RESTORED_SIGNALS,
+            setsigdef=RESTORED_SIGNALS,
         )
     except BaseException:
         os.close(out_r)
@@ -88,18 +86,3 @@ def spawn(argv: list[str], *, pass_fd: int, piped: bool) -> Process:
         os.close(out_w)
         os.close(err_w)
     return Process(pid, out_r, err_r)
-
-
-def _inherited_fds() -> list[int]:
-    """Our inheritable descriptors above stdio (normally none)."""
-    found = []
-    for name in os.listdir("/proc/self/fd"):
-        fd = int(name)
-        if fd <= 2:
-            continue
-        try:
-            if os.get_inheritable(fd):
-                found.append(fd)
-        except OSError:  # listdir's own descriptor, closed by now
-            continue
-    return found
