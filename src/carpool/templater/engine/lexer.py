@@ -530,19 +530,25 @@ class Lexer:
         return self.input.startswith(self.right, self.pos)
 
     def lex_char(self) -> _State:
+        if not self.scan_escaped("'"):
+            return self.errorf("unterminated character constant")
+        self.emit(T.CHAR_CONSTANT)
+        return self.lex_inside_action
+
+    def scan_escaped(self, close: str) -> bool:
+        """Up to and including ``close``, skipping backslash escapes; False at a newline
+        or the end of input (Go's lexChar and lexQuote loops)."""
         while True:
             r = self.next()
             if r == "\\":
-                r2 = self.next()
-                if r2 not in ("", "\n"):
+                r = self.next()
+                if r not in ("", "\n"):
                     continue
-                return self.errorf("unterminated character constant")
+                return False
             if r in ("", "\n"):
-                return self.errorf("unterminated character constant")
-            if r == "'":
-                break
-        self.emit(T.CHAR_CONSTANT)
-        return self.lex_inside_action
+                return False
+            if r == close:
+                return True
 
     def lex_number(self) -> _State:
         if not self.scan_number():
@@ -587,17 +593,8 @@ class Lexer:
             self.pos = m.end()
             self.emit(T.STRING)
             return self.lex_inside_action
-        while True:
-            r = self.next()
-            if r == "\\":
-                r2 = self.next()
-                if r2 not in ("", "\n"):
-                    continue
-                return self.errorf("unterminated quoted string")
-            if r in ("", "\n"):
-                return self.errorf("unterminated quoted string")
-            if r == '"':
-                break
+        if not self.scan_escaped('"'):
+            return self.errorf("unterminated quoted string")
         self.emit(T.STRING)
         return self.lex_inside_action
 
